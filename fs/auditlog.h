@@ -1,0 +1,52 @@
+/* secprofd access-log writer: durable, hash-chained, group-committed. */
+#ifndef SECPROF_AUDITLOG_H
+#define SECPROF_AUDITLOG_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct audit_log;
+
+/*
+ * Called by the writer thread once the record is on disk (err == 0) or
+ * could not be made durable (err == -EIO). The callback may reply to a
+ * FUSE request; it must not block.
+ */
+typedef void (*audit_done_fn)(void *arg, int err);
+
+/*
+ * Open (creating if needed, mode 0640) the log at path, read its last record
+ * so that seq and the chain continue, and start the writer thread. A torn
+ * tail from a crash is cut off with a warning. sync=false skips fdatasync.
+ */
+int audit_log_open(struct audit_log **out, const char *path, bool sync,
+		   const char *host, struct sp_error **err);
+
+/*
+ * Queue a record. body holds the event fields (the writer adds seq, time,
+ * event, host and prev); the reference is stolen. done is called exactly
+ * once, from the writer thread. Returns 0, or -EIO when the log is closed
+ * (done is then not called).
+ */
+int audit_log_submit(struct audit_log *log, const char *event, json_t *body,
+		     audit_done_fn done, void *arg);
+
+/* Queue a record and wait until it is durable. Returns 0 or -EIO. */
+int audit_log_write(struct audit_log *log, const char *event, json_t *body);
+
+/*
+ * Ask the writer to reopen the file at the same path (after logrotate).
+ * Async-signal-safe. The chain continues into the new file.
+ */
+void audit_log_request_reopen(struct audit_log *log);
+
+/* Records written since open. */
+unsigned long audit_log_count(const struct audit_log *log);
+
+/* Flush what is queued, stop the writer and close the file. */
+void audit_log_close(struct audit_log *log);
+
+#endif

@@ -1,0 +1,57 @@
+/* secprofd: the daemon state shared by the FUSE operations and threads. */
+#ifndef SECPROF_FS_H
+#define SECPROF_FS_H
+
+#define FUSE_USE_VERSION 35
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include <fuse_lowlevel.h>
+
+#include "auditlog.h"
+#include "cache.h"
+#include "index.h"
+
+struct fs_daemon {
+	struct store *store;
+	struct audit_log *log;
+	struct fuse_session *se;
+	struct fs_cache *cache;
+	struct fs_compiler *compiler; /* NULL when .bpf files are off */
+
+	pthread_mutex_t index_lock;
+	struct store_index *index; /* current snapshot; swapped on refresh */
+
+	const char *repo;
+	const char *mountpoint; /* absolute, for access-record paths */
+
+	/* Kernel cache lifetimes, seconds. */
+	double profile_timeout; /* immutable version files */
+	double dir_timeout;	/* directories and floating links */
+};
+
+/* The low-level operations table of the mount. */
+extern const struct fuse_lowlevel_ops fs_ops;
+
+/* The current index snapshot with a new reference; never NULL once the
+ * daemon is running. */
+struct store_index *fs_index_get(struct fs_daemon *d);
+
+/*
+ * Install a new snapshot (the reference is taken over) and return the old
+ * one, whose reference passes to the caller.
+ */
+struct store_index *fs_index_swap(struct fs_daemon *d,
+				  struct store_index *idx);
+
+/*
+ * The bytes an open of node delivers: the blob for a .json file, the
+ * compiled filter for a .bpf file, from the content cache when present.
+ * Returns content with a reference (possibly a cached failure with err set),
+ * or NULL when out of memory.
+ */
+struct fs_content *fs_content_for(struct fs_daemon *d,
+				  const struct store_node *node);
+
+#endif
