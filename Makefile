@@ -34,7 +34,8 @@ endif
 # Debian packages: build, then test tools.
 DEB_BUILD := build-essential pkg-config libfuse3-dev fuse3 libgit2-dev \
 	libseccomp-dev libjansson-dev libssl-dev git clang-format
-DEB_TEST := bubblewrap podman runc crun busybox-static libcmocka-dev \
+DEB_TEST := bubblewrap podman runc crun conmon \
+	golang-github-containers-common netavark busybox-static libcmocka-dev \
 	valgrind clang libclang-rt-14-dev python3 util-linux procps psmisc \
 	strace
 DEB_ALL := $(DEB_BUILD) $(DEB_TEST)

@@ -26,6 +26,8 @@ if [ -e "$DIR" ]; then
 		rm -rf "$DIR"
 	elif [ -n "$(ls -A "$DIR")" ]; then
 		die "'$DIR': not empty and not an example repository; refusing"
+	else
+		rmdir "$DIR"
 	fi
 fi
 
@@ -160,6 +162,7 @@ release dev/nginx@1.5.0-rc.1
 git tag baseline-2024q1 "dev/nginx@1.4.2^{commit}"
 
 rm -f "$WORK/.git/COMMIT_EDITMSG"
+chmod 755 "$WORK"
 trap - EXIT
 mv "$WORK" "$DIR"
 echo "example repository: $DIR ($(command git -C "$DIR" tag | wc -l) tags)"

@@ -11,9 +11,11 @@
 struct audit_log;
 
 /*
- * Called by the writer thread once the record is on disk (err == 0) or
- * could not be made durable (err == -EIO). The callback may reply to a
- * FUSE request; it must not block.
+ * Called by a thread of the log (the writer, or its completion thread;
+ * never from within audit_log_submit) once the record is on disk
+ * (err == 0) or could not be made durable (err == -EIO). Callbacks are
+ * made in seq order. The callback may reply to a FUSE request; it must
+ * not block.
  */
 typedef void (*audit_done_fn)(void *arg, int err);
 
@@ -23,16 +25,16 @@ typedef void (*audit_done_fn)(void *arg, int err);
  * tail from a crash is cut off with a warning. sync=false skips fdatasync.
  */
 int audit_log_open(struct audit_log **out, const char *path, bool sync,
-		   const char *host, struct sp_error **err);
+                   const char *host, struct sp_error **err);
 
 /*
  * Queue a record. body holds the event fields (the writer adds seq, time,
- * event, host and prev); the reference is stolen. done is called exactly
- * once, from the writer thread. Returns 0, or -EIO when the log is closed
- * (done is then not called).
+ * event, host and prev); the reference is stolen, always. done is called
+ * exactly once, from a thread of the log. Returns 0, or -EIO when the log
+ * is closed, body is NULL or memory ran out (done is then not called).
  */
 int audit_log_submit(struct audit_log *log, const char *event, json_t *body,
-		     audit_done_fn done, void *arg);
+                     audit_done_fn done, void *arg);
 
 /* Queue a record and wait until it is durable. Returns 0 or -EIO. */
 int audit_log_write(struct audit_log *log, const char *event, json_t *body);
@@ -45,6 +47,12 @@ void audit_log_request_reopen(struct audit_log *log);
 
 /* Records written since open. */
 unsigned long audit_log_count(const struct audit_log *log);
+
+/*
+ * Batches written since open (one write and one fdatasync each); with
+ * audit_log_count it shows how well group commit is grouping.
+ */
+unsigned long audit_log_batches(const struct audit_log *log);
 
 /* Flush what is queued, stop the writer and close the file. */
 void audit_log_close(struct audit_log *log);

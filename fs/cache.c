@@ -78,8 +78,7 @@ static struct fs_content *content_alloc(const char *key)
 	return ct;
 }
 
-struct fs_content *fs_content_new(const char *key, const void *data,
-				  size_t len)
+struct fs_content *fs_content_new(const char *key, const void *data, size_t len)
 {
 	struct fs_content *ct = content_alloc(key);
 
@@ -97,7 +96,7 @@ struct fs_content *fs_content_new(const char *key, const void *data,
 }
 
 struct fs_content *fs_content_failed(const char *key, int err,
-				     const char *error)
+                                     const char *error)
 {
 	struct fs_content *ct = content_alloc(key);
 

@@ -18,8 +18,8 @@ struct fs_content {
 	unsigned char *data;
 	size_t len;
 	char sha256[RECORD_HASH_HEX];
-	int err;	/* 0, or the positive errno an open fails with */
-	char *error;	/* text for the access record when err != 0 */
+	int err;        /* 0, or the positive errno an open fails with */
+	char *error;    /* text for the access record when err != 0 */
 	json_t *fields; /* extra record members (compile settings), or NULL */
 	char key[];
 };
@@ -38,10 +38,10 @@ struct fs_content *fs_cache_get(struct fs_cache *c, const char *key);
  * object with one reference, or NULL on allocation failure.
  */
 struct fs_content *fs_content_new(const char *key, const void *data,
-				  size_t len);
+                                  size_t len);
 /* Content that records a failure instead of bytes. */
 struct fs_content *fs_content_failed(const char *key, int err,
-				     const char *error);
+                                     const char *error);
 
 /*
  * Insert content, returning the cached object with a new reference: the

@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include "auditlog.h"
+#include "bpf.h"
 #include "cache.h"
 #include "index.h"
 
@@ -18,7 +19,9 @@ struct fs_daemon {
 	struct audit_log *log;
 	struct fuse_session *se;
 	struct fs_cache *cache;
-	struct fs_compiler *compiler; /* NULL when .bpf files are off */
+	/* What .bpf files are compiled for; fixed for the daemon's life. */
+	struct bpf_settings bpf;
+	char bpf_fingerprint[256];
 
 	pthread_mutex_t index_lock;
 	struct store_index *index; /* current snapshot; swapped on refresh */
@@ -28,7 +31,7 @@ struct fs_daemon {
 
 	/* Kernel cache lifetimes, seconds. */
 	double profile_timeout; /* immutable version files */
-	double dir_timeout;	/* directories and floating links */
+	double dir_timeout;     /* directories and floating links */
 };
 
 /* The low-level operations table of the mount. */
@@ -42,8 +45,7 @@ struct store_index *fs_index_get(struct fs_daemon *d);
  * Install a new snapshot (the reference is taken over) and return the old
  * one, whose reference passes to the caller.
  */
-struct store_index *fs_index_swap(struct fs_daemon *d,
-				  struct store_index *idx);
+struct store_index *fs_index_swap(struct fs_daemon *d, struct store_index *idx);
 
 /*
  * The bytes an open of node delivers: the blob for a .json file, the
@@ -52,6 +54,6 @@ struct store_index *fs_index_swap(struct fs_daemon *d,
  * or NULL when out of memory.
  */
 struct fs_content *fs_content_for(struct fs_daemon *d,
-				  const struct store_node *node);
+                                  const struct store_node *node);
 
 #endif

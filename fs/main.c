@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -23,6 +24,8 @@ struct options {
 	const char *mountpoint;
 	const char *audit_log;
 	const char *profiles_dir;
+	const char *caps;
+	const char *kernel;
 	char *envs;
 	bool sync;
 	bool foreground;
@@ -36,27 +39,35 @@ static struct audit_log *signal_log;
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: secprofd [options] REPO MOUNTPOINT\n"
-		"\n"
-		"Serve the seccomp profiles promoted by REPO's tags as a\n"
-		"read-only tree at MOUNTPOINT; every open is an access record.\n"
-		"\n"
-		"options:\n"
-		"  -f, --foreground        stay in the foreground\n"
-		"  -d, --debug             foreground, with FUSE request tracing\n"
-		"  -s                      serve requests on a single thread\n"
-		"  --audit-log FILE        access log (default %s)\n"
-		"  --audit-sync=MODE       always (default): fdatasync each\n"
-		"                          batch before answering; none: skip\n"
-		"                          the sync (development only)\n"
-		"  --profiles-dir DIR      profiles live under DIR in the tree\n"
-		"  --envs LIST             ordered environments (default %s)\n"
-		"  -o OPT[,OPT...]         mount options passed to libfuse\n"
-		"  -h, --help              show this help\n"
-		"  -V, --version           show the version\n"
-		"\n"
-		"SIGHUP reopens the access log; SIGTERM unmounts and exits.\n",
-		DEFAULT_AUDIT_LOG, DEFAULT_ENVS);
+	        "usage: secprofd [options] REPO MOUNTPOINT\n"
+	        "\n"
+	        "Serve the seccomp profiles promoted by REPO's tags as a\n"
+	        "read-only tree at MOUNTPOINT; every open is an access "
+	        "record.\n"
+	        "\n"
+	        "options:\n"
+	        "  -f, --foreground        stay in the foreground\n"
+	        "  -d, --debug             foreground, with FUSE request "
+	        "tracing\n"
+	        "  -s                      serve requests on a single thread\n"
+	        "  --audit-log FILE        access log (default %s)\n"
+	        "  --audit-sync=MODE       always (default): fdatasync each\n"
+	        "                          batch before answering; none: skip\n"
+	        "                          the sync (development only)\n"
+	        "  --profiles-dir DIR      profiles live under DIR in the "
+	        "tree\n"
+	        "  --envs LIST             ordered environments (default %s)\n"
+	        "  --caps LIST             capabilities .bpf filters are\n"
+	        "                          compiled for (default: Docker's\n"
+	        "                          default set; +CAP/-CAP edit it)\n"
+	        "  --kernel X.Y            kernel version for minKernel\n"
+	        "                          (default: the running kernel)\n"
+	        "  -o OPT[,OPT...]         mount options passed to libfuse\n"
+	        "  -h, --help              show this help\n"
+	        "  -V, --version           show the version\n"
+	        "\n"
+	        "SIGHUP reopens the access log; SIGTERM unmounts and exits.\n",
+	        DEFAULT_AUDIT_LOG, DEFAULT_ENVS);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -70,17 +81,26 @@ static int bad_usage(const char *fmt, const char *arg)
 /* Returns -1 to continue, or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_AUDIT_LOG = 256, OPT_AUDIT_SYNC, OPT_PROFILES, OPT_ENVS };
+	enum {
+		OPT_AUDIT_LOG = 256,
+		OPT_AUDIT_SYNC,
+		OPT_PROFILES,
+		OPT_ENVS,
+		OPT_CAPS,
+		OPT_KERNEL,
+	};
 	static const struct option longopts[] = {
-		{"foreground", no_argument, NULL, 'f'},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
-		{"audit-sync", required_argument, NULL, OPT_AUDIT_SYNC},
-		{"profiles-dir", required_argument, NULL, OPT_PROFILES},
-		{"envs", required_argument, NULL, OPT_ENVS},
-		{NULL, 0, NULL, 0},
+	        {"foreground", no_argument, NULL, 'f'},
+	        {"debug", no_argument, NULL, 'd'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"version", no_argument, NULL, 'V'},
+	        {"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+	        {"audit-sync", required_argument, NULL, OPT_AUDIT_SYNC},
+	        {"profiles-dir", required_argument, NULL, OPT_PROFILES},
+	        {"envs", required_argument, NULL, OPT_ENVS},
+	        {"caps", required_argument, NULL, OPT_CAPS},
+	        {"kernel", required_argument, NULL, OPT_KERNEL},
+	        {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -122,8 +142,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 				o->sync = false;
 			else
 				return bad_usage("--audit-sync: unknown mode "
-						 "'%s' (always or none)",
-						 optarg);
+				                 "'%s' (always or none)",
+				                 optarg);
 			break;
 		case OPT_PROFILES:
 			o->profiles_dir = optarg;
@@ -131,18 +151,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_ENVS:
 			o->envs = optarg;
 			break;
+		case OPT_CAPS:
+			o->caps = optarg;
+			break;
+		case OPT_KERNEL:
+			o->kernel = optarg;
+			break;
 		case ':':
 			return bad_usage("option '%s' needs an argument",
-					 argv[optind - 1]);
+			                 argv[optind - 1]);
 		default:
 			return bad_usage("unknown option '%s'",
-					 argv[optind - 1]);
+			                 argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 2)
 		return bad_usage("%s", argc - optind < 2
-					       ? "expected REPO and MOUNTPOINT"
-					       : "too many arguments");
+		                               ? "expected REPO and MOUNTPOINT"
+		                               : "too many arguments");
 	o->repo = argv[optind];
 	o->mountpoint = argv[optind + 1];
 	return -1;
@@ -159,21 +185,24 @@ static char **parse_envs(char *list)
 	envs = calloc(n + 1, sizeof(*envs));
 	if (envs == NULL)
 		return NULL;
-	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	for (p = strtok_r(list, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
 		size_t j;
 
 		if (!store_valid_env(p)) {
-			fprintf(stderr, "secprofd: --envs: invalid environment "
-					"name '%s'\n",
-				p);
+			fprintf(stderr,
+			        "secprofd: --envs: invalid environment "
+			        "name '%s'\n",
+			        p);
 			free(envs);
 			return NULL;
 		}
 		for (j = 0; j < i; j++) {
 			if (!strcmp(envs[j], p)) {
-				fprintf(stderr, "secprofd: --envs: '%s' is "
-						"listed twice\n",
-					p);
+				fprintf(stderr,
+				        "secprofd: --envs: '%s' is "
+				        "listed twice\n",
+				        p);
 				free(envs);
 				return NULL;
 			}
@@ -188,35 +217,64 @@ static char **parse_envs(char *list)
 	return envs;
 }
 
+static int setup_bpf(struct fs_daemon *d, const struct options *o)
+{
+	_cleanup_error_ struct sp_error *err = NULL;
+
+	if (bpf_settings_default(&d->bpf) != 0) {
+		fprintf(stderr, "secprofd: cannot read the kernel version\n");
+		return -1;
+	}
+	if ((o->caps != NULL &&
+	     bpf_settings_set_caps(&d->bpf, o->caps, &err) != 0) ||
+	    (o->kernel != NULL &&
+	     bpf_settings_set_kernel(&d->bpf, o->kernel, &err) != 0)) {
+		fprintf(stderr, "secprofd: %s\n", err->msg);
+		return -1;
+	}
+	bpf_settings_fingerprint(&d->bpf, d->bpf_fingerprint,
+	                         sizeof(d->bpf_fingerprint));
+	return 0;
+}
+
 static int check_mountpoint(const char *path, char *abs)
 {
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
 		fprintf(stderr, "secprofd: mount point '%s': %s\n", path,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "secprofd: mount point '%s': not a directory\n",
-			path);
+		        path);
 		return -1;
 	}
 	if (realpath(path, abs) == NULL) {
 		fprintf(stderr, "secprofd: mount point '%s': %s\n", path,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
+/* The FUSE device is character device 10:229 on every Linux system. */
 static int check_fuse_device(void)
 {
-	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	struct stat st;
+	int fd;
 
+	if (stat("/dev/fuse", &st) == 0 &&
+	    (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
+	     minor(st.st_rdev) != 229)) {
+		fprintf(stderr, "secprofd: /dev/fuse: not the FUSE device\n");
+		return -1;
+	}
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "secprofd: cannot open /dev/fuse: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	close(fd);
@@ -285,7 +343,7 @@ static void on_sighup(int sig)
 }
 
 static void fuse_log_to_sp(enum fuse_log_level level, const char *fmt,
-			   va_list ap)
+                           va_list ap)
 {
 	char buf[1024];
 	size_t n;
@@ -301,11 +359,11 @@ static json_t *lifecycle_body(struct fs_daemon *d, const struct options *o)
 {
 	struct store_index *idx = fs_index_get(d);
 	json_t *body = json_pack(
-		"{s:s, s:s, s:s, s:I, s:s, s:s}", "version", SECPROF_VERSION,
-		"repository", d->repo, "mountpoint", d->mountpoint,
-		"promotions", (json_int_t)store_index_promotions(idx),
-		"audit_sync", o->sync ? "always" : "none", "profiles_dir",
-		o->profiles_dir != NULL ? o->profiles_dir : "");
+	        "{s:s, s:s, s:s, s:I, s:s, s:s}", "version", SECPROF_VERSION,
+	        "repository", d->repo, "mountpoint", d->mountpoint,
+	        "promotions", (json_int_t)store_index_promotions(idx),
+	        "audit_sync", o->sync ? "always" : "none", "profiles_dir",
+	        o->profiles_dir != NULL ? o->profiles_dir : "");
 
 	store_index_unref(idx);
 	return body;
@@ -345,7 +403,7 @@ static int serve(struct fs_daemon *d, struct options *o, int notify_fd)
 	d->se = fuse_session_new(&o->fuse_args, &fs_ops, sizeof(fs_ops), d);
 	if (d->se == NULL) {
 		fprintf(stderr, "secprofd: cannot create the FUSE session "
-				"(bad -o option?)\n");
+		                "(bad -o option?)\n");
 		goto out_log;
 	}
 	if (fuse_set_signal_handlers(d->se) != 0)
@@ -362,9 +420,10 @@ static int serve(struct fs_daemon *d, struct options *o, int notify_fd)
 		goto out_signals;
 	}
 	if (audit_log_write(d->log, "start", lifecycle_body(d, o)) != 0) {
-		fprintf(stderr, "secprofd: cannot write the start record to "
-				"'%s'\n",
-			o->audit_log);
+		fprintf(stderr,
+		        "secprofd: cannot write the start record to "
+		        "'%s'\n",
+		        o->audit_log);
 		goto out_unmount;
 	}
 
@@ -423,7 +482,7 @@ int main(int argc, char **argv)
 	_cleanup_error_ struct sp_error *err = NULL;
 	struct fs_daemon d = {0};
 	char envbuf[] = DEFAULT_ENVS;
-	char mnt[PATH_MAX];
+	char mnt[PATH_MAX], repo[PATH_MAX];
 	char **envs = NULL;
 	int rc, notify_fd = -1;
 
@@ -431,9 +490,8 @@ int main(int argc, char **argv)
 	fuse_set_log_func(fuse_log_to_sp);
 	if (fuse_opt_add_arg(&o.fuse_args, "secprofd") ||
 	    fuse_opt_add_arg(&o.fuse_args, "-o") ||
-	    fuse_opt_add_arg(&o.fuse_args,
-			     "ro,default_permissions,allow_other,"
-			     "fsname=secprof,subtype=secprof"))
+	    fuse_opt_add_arg(&o.fuse_args, "ro,default_permissions,allow_other,"
+	                                   "fsname=secprof,subtype=secprof"))
 		return 1;
 
 	rc = parse_options(argc, argv, &o);
@@ -445,13 +503,14 @@ int main(int argc, char **argv)
 	envs = parse_envs(o.envs != NULL ? o.envs : envbuf);
 	if (envs == NULL)
 		goto out;
-	if (check_mountpoint(o.mountpoint, mnt) != 0 ||
+	if (setup_bpf(&d, &o) != 0 ||
+	    check_mountpoint(o.mountpoint, mnt) != 0 ||
 	    check_fuse_device() != 0)
 		goto out;
 
 	sopts.profiles_dir = o.profiles_dir;
 	sopts.envs = (const char *const *)envs;
-	sopts.with_bpf = false;
+	sopts.with_bpf = true;
 	if (store_open(&d.store, o.repo, &sopts, &err) != 0 ||
 	    store_index_build(d.store, &d.index, &err) != 0) {
 		fprintf(stderr, "secprofd: %s\n", err->msg);
@@ -459,7 +518,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_mutex_init(&d.index_lock, NULL);
-	d.repo = o.repo;
+	d.repo = realpath(o.repo, repo) != NULL ? repo : o.repo;
 	d.mountpoint = mnt;
 	d.profile_timeout = 86400.0;
 	d.dir_timeout = 1.0;

@@ -58,7 +58,8 @@ static bool is_hex64(const char *s, size_t len)
 	if (len != 64)
 		return false;
 	for (i = 0; i < len; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+		if (!isxdigit((unsigned char)s[i]) ||
+		    isupper((unsigned char)s[i]))
 			return false;
 	return true;
 }
@@ -76,7 +77,7 @@ static bool is_hex64(const char *s, size_t len)
 bool opener_container_id(const char *cgroup, char id[65])
 {
 	static const char *const prefixes[] = {
-		"docker-", "cri-containerd-", "crio-", "libpod-", "",
+	        "docker-", "cri-containerd-", "crio-", "libpod-", "",
 	};
 	const char *end = cgroup + strlen(cgroup);
 
@@ -131,7 +132,7 @@ static void pick_cgroup(struct opener *o, const char *text)
 	const char *line, *best = NULL, *best_nl = NULL;
 	int best_rank = 0;
 
-	for (line = text; *line; ) {
+	for (line = text; *line;) {
 		const char *nl = strchr(line, '\n');
 		const char *path;
 		int rank = 1;
@@ -146,7 +147,7 @@ static void pick_cgroup(struct opener *o, const char *text)
 			if (!strncmp(line, "0::", 3) && n > 1)
 				rank = 3;
 			else if (strstr(line, ":name=systemd:") != NULL &&
-				 strstr(line, ":name=systemd:") < nl)
+			         strstr(line, ":name=systemd:") < nl)
 				rank = 2;
 			if (rank > best_rank) {
 				best = path;
@@ -265,5 +266,5 @@ void opener_to_json(const struct opener *o, json_t *body)
 	json_object_set_new(body, "cgroup", text_value(o->cgroup));
 	if (o->container_id[0] != '\0')
 		json_object_set_new(body, "container_id",
-				    json_string(o->container_id));
+		                    json_string(o->container_id));
 }

@@ -25,8 +25,7 @@ struct store_index *fs_index_get(struct fs_daemon *d)
 	return idx;
 }
 
-struct store_index *fs_index_swap(struct fs_daemon *d,
-				  struct store_index *idx)
+struct store_index *fs_index_swap(struct fs_daemon *d, struct store_index *idx)
 {
 	struct store_index *old;
 
@@ -45,7 +44,7 @@ static void index_unrefp(struct store_index **idx)
 #define _cleanup_index_ __attribute__((cleanup(index_unrefp)))
 
 static void node_attr(struct fs_daemon *d, const struct store_node *n,
-		      struct stat *st)
+                      struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -90,10 +89,10 @@ static void node_attr(struct fs_daemon *d, const struct store_node *n,
 }
 
 static void node_entry(struct fs_daemon *d, const struct store_node *n,
-		       struct fuse_entry_param *e)
+                       struct fuse_entry_param *e)
 {
 	double t = n->kind == STORE_NODE_PROFILE ? d->profile_timeout
-						 : d->dir_timeout;
+	                                         : d->dir_timeout;
 
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
@@ -107,13 +106,12 @@ static void node_entry(struct fs_daemon *d, const struct store_node *n,
  * Absolute path of rel (below the mount point) and optionally of name
  * inside it, as an opener spelled it.
  */
-static char *mount_path(struct fs_daemon *d, const char *rel,
-			const char *name)
+static char *mount_path(struct fs_daemon *d, const char *rel, const char *name)
 {
 	char *p = NULL;
 
 	if (asprintf(&p, "%s%s%s%s%s", d->mountpoint, rel[0] ? "/" : "", rel,
-		     name ? "/" : "", name ? name : "") < 0)
+	             name ? "/" : "", name ? name : "") < 0)
 		return NULL;
 	return p;
 }
@@ -142,7 +140,7 @@ struct pending {
 	fuse_req_t req;
 	struct fuse_file_info fi;
 	struct fs_content *ct; /* delivered on success, else NULL */
-	int err;	       /* errno to answer with when ct is NULL */
+	int err;               /* errno to answer with when ct is NULL */
 };
 
 static void open_done(void *arg, int err)
@@ -175,7 +173,7 @@ static void submit(struct fs_daemon *d, struct pending *p, json_t *body)
  * service payments/api, version 2.1, format json.
  */
 static void describe_missing(const struct store_node *dir, const char *name,
-			     json_t *body)
+                             json_t *body)
 {
 	const char *env = dir->env != NULL ? dir->env : name;
 	const char *rel = "", *dot, *at;
@@ -215,7 +213,7 @@ static void describe_missing(const struct store_node *dir, const char *name,
 }
 
 static void lookup_missing(fuse_req_t req, struct fs_daemon *d,
-			   const struct store_node *dir, const char *name)
+                           const struct store_node *dir, const char *name)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	json_t *body = json_object();
@@ -267,7 +265,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct fs_daemon *d = daemon_of(req);
 	_cleanup_index_ struct store_index *idx = fs_index_get(d);
@@ -280,8 +278,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	}
 	node_attr(d, n, &st);
 	fuse_reply_attr(req, &st,
-			n->kind == STORE_NODE_PROFILE ? d->profile_timeout
-						      : d->dir_timeout);
+	                n->kind == STORE_NODE_PROFILE ? d->profile_timeout
+	                                              : d->dir_timeout);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -305,7 +303,7 @@ struct dir_handle {
 };
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	struct fs_daemon *d = daemon_of(req);
 	struct store_index *idx = fs_index_get(d);
@@ -336,7 +334,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
+                          struct fuse_file_info *fi)
 {
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 
@@ -350,7 +348,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
  * entry after which to continue, so a resumed read never repeats one.
  */
 static void readdir_common(fuse_req_t req, size_t size, off_t off,
-			   struct fuse_file_info *fi, bool plus)
+                           struct fuse_file_info *fi, bool plus)
 {
 	struct fs_daemon *d = daemon_of(req);
 	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
@@ -390,12 +388,11 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off,
 			/* "." and ".." carry no lookup reference. */
 			if (n == NULL)
 				e.ino = 0;
-			len = fuse_add_direntry_plus(req, buf + used,
-						     size - used, name, &e,
-						     i + 1);
+			len = fuse_add_direntry_plus(
+			        req, buf + used, size - used, name, &e, i + 1);
 		} else {
 			len = fuse_add_direntry(req, buf + used, size - used,
-						name, &e.attr, i + 1);
+			                        name, &e.attr, i + 1);
 		}
 		if (len > size - used)
 			break;
@@ -405,21 +402,21 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off,
 	free(buf);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
 {
 	readdir_common(req, size, off, fi, false);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			   off_t off, struct fuse_file_info *fi)
+                           off_t off, struct fuse_file_info *fi)
 {
 	readdir_common(req, size, off, fi, true);
 }
 
 static void open_record(fuse_req_t req, struct fs_daemon *d,
-			const struct store_node *n, struct fs_content *ct,
-			json_t *body)
+                        const struct store_node *n, struct fs_content *ct,
+                        json_t *body)
 {
 	const struct store_promotion *pr = n->promotion;
 	char *path = mount_path(d, n->path, NULL);
@@ -435,14 +432,15 @@ static void open_record(fuse_req_t req, struct fs_daemon *d,
 	set_str(body, "blob", pr->blob);
 	if (ct != NULL && ct->err == 0) {
 		set_str(body, "sha256", ct->sha256);
-		json_object_set_new(body, "size", json_integer((json_int_t)ct->len));
+		json_object_set_new(body, "size",
+		                    json_integer((json_int_t)ct->len));
 		json_object_set_new(body, "result", json_string("ok"));
 	} else {
 		json_object_set_new(body, "sha256", json_null());
 		json_object_set_new(body, "size", json_null());
 		json_object_set_new(body, "result", json_string("EIO"));
 		set_str(body, "error",
-			ct != NULL ? ct->error : "out of memory");
+		        ct != NULL ? ct->error : "out of memory");
 	}
 	if (ct != NULL && ct->fields != NULL)
 		json_object_update(body, ct->fields);
@@ -497,7 +495,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
+                    struct fuse_file_info *fi)
 {
 	struct fs_content *ct = (struct fs_content *)(uintptr_t)fi->fh;
 
@@ -511,7 +509,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
+                       struct fuse_file_info *fi)
 {
 	fs_content_unref((struct fs_content *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
@@ -547,19 +545,19 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
  * itself); these answer any modifying request that still arrives.
  */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		       int to_set, struct fuse_file_info *fi)
+                       int to_set, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
+                     mode_t mode, dev_t rdev)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode)
+                     mode_t mode)
 {
 	fuse_reply_err(req, EROFS);
 }
@@ -570,38 +568,38 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
+                       const char *name)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
+                      fuse_ino_t newparent, const char *newname,
+                      unsigned int flags)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		    const char *newname)
+                    const char *newname)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
+                      mode_t mode, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
+                     size_t size, off_t off, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			const char *value, size_t size, int flags)
+                        const char *value, size_t size, int flags)
 {
 	fuse_reply_err(req, EROFS);
 }
@@ -611,36 +609,36 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, EROFS);
 }
 
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-			 off_t offset, off_t length, struct fuse_file_info *fi)
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+                         off_t length, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
-	.init = op_init,
-	.lookup = op_lookup,
-	.getattr = op_getattr,
-	.readlink = op_readlink,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.readdirplus = op_readdirplus,
-	.releasedir = op_releasedir,
-	.open = op_open,
-	.read = op_read,
-	.release = op_release,
-	.statfs = op_statfs,
-	.setattr = op_setattr,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_unlink,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.create = op_create,
-	.write = op_write,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
-	.fallocate = op_fallocate,
+        .init = op_init,
+        .lookup = op_lookup,
+        .getattr = op_getattr,
+        .readlink = op_readlink,
+        .opendir = op_opendir,
+        .readdir = op_readdir,
+        .readdirplus = op_readdirplus,
+        .releasedir = op_releasedir,
+        .open = op_open,
+        .read = op_read,
+        .release = op_release,
+        .statfs = op_statfs,
+        .setattr = op_setattr,
+        .mknod = op_mknod,
+        .mkdir = op_mkdir,
+        .unlink = op_unlink,
+        .rmdir = op_unlink,
+        .symlink = op_symlink,
+        .rename = op_rename,
+        .link = op_link,
+        .create = op_create,
+        .write = op_write,
+        .setxattr = op_setxattr,
+        .removexattr = op_removexattr,
+        .fallocate = op_fallocate,
 };

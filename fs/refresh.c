@@ -26,7 +26,7 @@ struct change_set {
 static json_t *promotion_json(const struct store_promotion *p)
 {
 	return json_pack("{s:s, s:s, s:s}", "tag", p->tag, "commit", p->commit,
-			 "blob", p->blob);
+	                 "blob", p->blob);
 }
 
 static void list_add(json_t *list, size_t *count, json_t *item)
@@ -44,13 +44,11 @@ static void collect(const struct store_change *c, void *arg)
 	switch (c->kind) {
 	case STORE_CHANGE_APPEARED:
 		sp_log(LOG_INFO, "promotion appeared: %s", c->new->tag);
-		list_add(cs->appeared, &cs->n_appeared,
-			 promotion_json(c->new));
+		list_add(cs->appeared, &cs->n_appeared, promotion_json(c->new));
 		break;
 	case STORE_CHANGE_VANISHED:
 		sp_log(LOG_INFO, "promotion vanished: %s", c->old->tag);
-		list_add(cs->vanished, &cs->n_vanished,
-			 promotion_json(c->old));
+		list_add(cs->vanished, &cs->n_vanished, promotion_json(c->old));
 		break;
 	case STORE_CHANGE_MOVED:
 		sp_log(LOG_WARNING,
@@ -58,29 +56,29 @@ static void collect(const struct store_change *c, void *arg)
 		       "a released version should never change",
 		       c->new->tag, c->old->blob, c->new->blob);
 		list_add(cs->moved, &cs->n_moved,
-			 json_pack("{s:s, s:s, s:s, s:s, s:s}", "tag",
-				   c->new->tag, "old_commit", c->old->commit,
-				   "new_commit", c->new->commit, "old_blob",
-				   c->old->blob, "new_blob", c->new->blob));
+		         json_pack("{s:s, s:s, s:s, s:s, s:s}", "tag",
+		                   c->new->tag, "old_commit", c->old->commit,
+		                   "new_commit", c->new->commit, "old_blob",
+		                   c->old->blob, "new_blob", c->new->blob));
 		break;
 	case STORE_CHANGE_RETARGETED:
 		sp_log(LOG_INFO, "tag '%s' now points at commit %s",
 		       c->new->tag, c->new->commit);
 		list_add(cs->retargeted, &cs->n_retargeted,
-			 json_pack("{s:s, s:s, s:s}", "tag", c->new->tag,
-				   "old_commit", c->old->commit,
-				   "new_commit", c->new->commit));
+		         json_pack("{s:s, s:s, s:s}", "tag", c->new->tag,
+		                   "old_commit", c->old->commit, "new_commit",
+		                   c->new->commit));
 		break;
 	}
 }
 
 /* The directory node that holds a service's files, or NULL. */
 static const struct store_node *service_dir(const struct store_index *idx,
-					    const char *env,
-					    const char *service)
+                                            const char *env,
+                                            const char *service)
 {
-	const struct store_node *n = store_node_child(store_index_root(idx),
-						      env);
+	const struct store_node *n =
+	        store_node_child(store_index_root(idx), env);
 	const char *seg = service, *slash;
 
 	while (n != NULL && (slash = strchr(seg, '/')) != NULL) {
@@ -97,8 +95,7 @@ static const struct store_node *service_dir(const struct store_index *idx,
 	return n;
 }
 
-static void inval_entry(struct fs_daemon *d, uint64_t parent,
-			const char *name)
+static void inval_entry(struct fs_daemon *d, uint64_t parent, const char *name)
 {
 	/* -ENOENT only means the kernel had nothing cached. */
 	fuse_lowlevel_notify_inval_entry(d->se, parent, name, strlen(name));
@@ -117,7 +114,7 @@ static void inval_node(struct fs_daemon *d, const struct store_node *n)
  * or vanished with it.
  */
 static void invalidate(struct fs_daemon *d, const struct store_index *idx,
-		       const struct store_promotion *p)
+                       const struct store_promotion *p)
 {
 	const struct store_node *dir = service_dir(idx, p->env, p->service);
 	const char *base = strrchr(p->service, '/');
@@ -130,7 +127,7 @@ static void invalidate(struct fs_daemon *d, const struct store_index *idx,
 	if (dir != NULL) {
 		for (i = 0; i < 2; i++) {
 			snprintf(name, sizeof(name), "%s@%s%s", base,
-				 p->version, suffixes[i]);
+			         p->version, suffixes[i]);
 			inval_entry(d, dir->ino, name);
 			snprintf(name, sizeof(name), "%s%s", base, suffixes[i]);
 			inval_node(d, store_node_child(dir, name));
@@ -177,24 +174,24 @@ static json_t *refresh_body(struct change_set *cs)
 {
 	json_t *body = json_object();
 
-	json_object_set_new(body, "promotions",
-			    json_integer((json_int_t)store_index_promotions(
-				    cs->new)));
+	json_object_set_new(
+	        body, "promotions",
+	        json_integer((json_int_t)store_index_promotions(cs->new)));
 	json_object_set_new(body, "appeared", cs->appeared);
 	json_object_set_new(body, "vanished", cs->vanished);
 	json_object_set_new(body, "moved", cs->moved);
 	json_object_set_new(body, "retargeted", cs->retargeted);
 	json_object_set_new(body, "counts",
-			    json_pack("{s:I, s:I, s:I, s:I}", "appeared",
-				      (json_int_t)cs->n_appeared, "vanished",
-				      (json_int_t)cs->n_vanished, "moved",
-				      (json_int_t)cs->n_moved, "retargeted",
-				      (json_int_t)cs->n_retargeted));
+	                    json_pack("{s:I, s:I, s:I, s:I}", "appeared",
+	                              (json_int_t)cs->n_appeared, "vanished",
+	                              (json_int_t)cs->n_vanished, "moved",
+	                              (json_int_t)cs->n_moved, "retargeted",
+	                              (json_int_t)cs->n_retargeted));
 	json_object_set_new(body, "truncated",
-			    json_boolean(cs->n_appeared > REFRESH_LIST_MAX ||
-					 cs->n_vanished > REFRESH_LIST_MAX ||
-					 cs->n_moved > REFRESH_LIST_MAX ||
-					 cs->n_retargeted > REFRESH_LIST_MAX));
+	                    json_boolean(cs->n_appeared > REFRESH_LIST_MAX ||
+	                                 cs->n_vanished > REFRESH_LIST_MAX ||
+	                                 cs->n_moved > REFRESH_LIST_MAX ||
+	                                 cs->n_retargeted > REFRESH_LIST_MAX));
 	return body;
 }
 
@@ -206,8 +203,9 @@ size_t fs_refresh_once(struct fs_daemon *d)
 	size_t n;
 
 	if (store_index_build(d->store, &next, &err) != 0) {
-		sp_log(LOG_ERR, "refresh '%s': %s; still serving the previous "
-				"index",
+		sp_log(LOG_ERR,
+		       "refresh '%s': %s; still serving the previous "
+		       "index",
 		       d->repo, err->msg);
 		return 0;
 	}
@@ -233,7 +231,7 @@ size_t fs_refresh_once(struct fs_daemon *d)
 	store_index_unref(fs_index_swap(d, store_index_ref(next)));
 	if (audit_log_write(d->log, "refresh", refresh_body(&cs)) != 0)
 		sp_log(LOG_ERR, "refresh record could not be written to the "
-				"access log");
+		                "access log");
 	store_index_diff(old, next, invalidate_change, &cs);
 	store_index_unref(next);
 	store_index_unref(old);
@@ -256,13 +254,14 @@ static void *refresh_main(void *arg)
 }
 
 int fs_refresh_start(struct fs_daemon *d, struct fs_refresh **out,
-		     struct sp_error **err)
+                     struct sp_error **err)
 {
 	struct fs_refresh *r = calloc(1, sizeof(*r));
 	int rc;
 
 	if (r == NULL)
-		return sp_error_set(err, ENOMEM, "start refresh: out of memory");
+		return sp_error_set(err, ENOMEM,
+		                    "start refresh: out of memory");
 	r->d = d;
 	rc = store_watch_start(d->store, &r->watch, err);
 	if (rc != 0) {

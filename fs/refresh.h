@@ -12,7 +12,7 @@ struct fs_refresh;
  * cached of changed entries. Returns 0 or -errno with *err set.
  */
 int fs_refresh_start(struct fs_daemon *d, struct fs_refresh **out,
-		     struct sp_error **err);
+                     struct sp_error **err);
 
 /* Rebuild now, from the calling thread. Returns the number of changes. */
 size_t fs_refresh_once(struct fs_daemon *d);

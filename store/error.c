@@ -1,5 +1,4 @@
 /* secprof error objects: construction, context and release. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +7,7 @@
 #include "error.h"
 
 static int error_setv(struct sp_error **err, int errnum, const char *suffix,
-		      const char *fmt, va_list ap)
+                      const char *fmt, va_list ap)
 {
 	struct sp_error *e;
 	char *msg = NULL;

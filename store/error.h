@@ -19,18 +19,18 @@ struct sp_error {
  * Returns -errnum so that callers can write "return sp_error_set(...)".
  */
 int sp_error_set(struct sp_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* As sp_error_set, appending ": strerror(errnum)" to the message. */
 int sp_error_errno(struct sp_error **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /*
  * Prepend context to an existing error: "ctx: old message".
  * Returns -(*err)->errnum, or -EIO when there is no error to extend.
  */
 int sp_error_prefix(struct sp_error **err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Free an error; NULL is accepted. */
 void sp_error_free(struct sp_error *err);

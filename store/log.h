@@ -11,7 +11,7 @@
  * stderr by default ("secprofd: warning: ..."), or syslog.
  */
 void sp_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 void sp_vlog(int level, const char *fmt, va_list ap);
 
 /* Program name used as the stderr prefix and the syslog ident. */

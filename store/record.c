@@ -1,5 +1,6 @@
 /* secprof access records: line format, hashing, and the tail of a log. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,11 +11,11 @@
 #include "record.h"
 
 const char record_zero_hash[RECORD_HASH_HEX] =
-	"0000000000000000000000000000000000000000000000000000000000000000";
+        "0000000000000000000000000000000000000000000000000000000000000000";
 
 /* Members the writer owns; a body carrying one could forge the chain. */
 static const char *const reserved_keys[] = {"seq", "time", "event", "host",
-					    "prev"};
+                                            "prev"};
 
 /* Backwards scan step, and the longest last record we accept. */
 #define TAIL_CHUNK 65536
@@ -76,22 +77,16 @@ static bool hash_valid(const char *hash)
 	return hash[i] == '\0';
 }
 
-static void json_decrefp(json_t **j)
-{
-	json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
-
 static int set_new(json_t *obj, const char *key, json_t *value)
 {
 	return value == NULL ? -1 : json_object_set_new(obj, key, value);
 }
 
 char *record_format(uint64_t seq, const struct timespec *when,
-		    const char *event, const char *host, const json_t *body,
-		    const char *prev)
+                    const char *event, const char *host, const json_t *body,
+                    const char *prev)
 {
-	_cleanup_json_ json_t *rec = json_object();
+	json_auto_t *rec = json_object();
 	const char *key;
 	json_t *value;
 	char stamp[32];
@@ -101,7 +96,7 @@ char *record_format(uint64_t seq, const struct timespec *when,
 		errno = EINVAL;
 		return NULL;
 	}
-	if (rec == NULL || seq > (uint64_t)JSON_INTEGER_MAX) {
+	if (rec == NULL || seq > (uint64_t)LLONG_MAX) {
 		errno = rec == NULL ? ENOMEM : EOVERFLOW;
 		return NULL;
 	}
@@ -141,16 +136,16 @@ char *record_format(uint64_t seq, const struct timespec *when,
 }
 
 int record_parse(const char *line, size_t len, struct record_info *info,
-		 char *why, size_t whylen)
+                 char *why, size_t whylen)
 {
-	_cleanup_json_ json_t *rec = NULL;
+	json_auto_t *rec = NULL;
 	json_error_t jerr;
 	json_t *seq, *prev;
 
 	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (rec == NULL) {
 		snprintf(why, whylen, "not valid JSON (%s at column %d)",
-			 jerr.text, jerr.column);
+		         jerr.text, jerr.column);
 		return -EBADMSG;
 	}
 	if (!json_is_object(rec)) {
@@ -167,7 +162,7 @@ int record_parse(const char *line, size_t len, struct record_info *info,
 	    json_string_length(prev) != RECORD_HASH_HEX - 1 ||
 	    !hash_valid(json_string_value(prev))) {
 		snprintf(why, whylen, "seq %lld: no valid prev hash",
-			 (long long)json_integer_value(seq));
+		         (long long)json_integer_value(seq));
 		return -EBADMSG;
 	}
 
@@ -187,7 +182,7 @@ static int scan_back(int fd, off_t floor, off_t end, off_t *found)
 
 	while (end > floor) {
 		size_t want = end - floor < TAIL_CHUNK ? (size_t)(end - floor)
-						       : TAIL_CHUNK;
+		                                       : TAIL_CHUNK;
 		off_t at = end - (off_t)want;
 		ssize_t n = pread(fd, buf, want, at);
 		char *nl;
@@ -237,25 +232,25 @@ static int check_torn(int fd, off_t at, off_t end, struct sp_error **err)
 {
 	char buf[4096];
 	size_t len = end - at < (off_t)sizeof(buf) ? (size_t)(end - at)
-						   : sizeof(buf);
+	                                           : sizeof(buf);
 	size_t i = 0;
 	int r;
 
 	r = read_exact(fd, buf, len, at);
 	if (r < 0)
-		return sp_error_errno(err, -r, "read end of access log");
+		return sp_error_errno(err, -r, "read the end");
 	while (i < len && buf[i] == '\0')
 		i++;
 	if (i == len)
 		return 0;
 	if (memcmp(buf + i, record_prefix,
-		   len - i < sizeof(record_prefix) - 1
-			   ? len - i
-			   : sizeof(record_prefix) - 1))
+	           len - i < sizeof(record_prefix) - 1
+	                   ? len - i
+	                   : sizeof(record_prefix) - 1))
 		return sp_error_set(err, EBADMSG,
-				    "access log ends in %lld bytes that are "
-				    "not part of a record",
-				    (long long)(end - at));
+		                    "ends in %lld bytes that are not part "
+		                    "of a record",
+		                    (long long)(end - at));
 	return 0;
 }
 
@@ -272,11 +267,11 @@ int record_read_tail(int fd, struct record_tail *tail, struct sp_error **err)
 	memset(tail, 0, sizeof(*tail));
 	memcpy(tail->hash, record_zero_hash, RECORD_HASH_HEX);
 	if (fstat(fd, &st) < 0)
-		return sp_error_errno(err, errno, "stat access log");
+		return sp_error_errno(err, errno, "stat");
 
 	r = scan_back(fd, 0, st.st_size, &last_nl);
 	if (r < 0)
-		return sp_error_errno(err, -r, "read access log");
+		return sp_error_errno(err, -r, "read the last record");
 	tail->good_size = last_nl + 1;
 	tail->torn = tail->good_size < st.st_size;
 	if (tail->torn) {
@@ -290,28 +285,27 @@ int record_read_tail(int fd, struct record_tail *tail, struct sp_error **err)
 	floor = last_nl > TAIL_MAX_LINE ? last_nl - TAIL_MAX_LINE : 0;
 	r = scan_back(fd, floor, last_nl, &prev_nl);
 	if (r < 0)
-		return sp_error_errno(err, -r, "read access log");
+		return sp_error_errno(err, -r, "read the last record");
 	if (prev_nl < 0 && floor > 0)
 		return sp_error_set(err, EBADMSG,
-				    "last record of the access log is longer "
-				    "than %ld bytes",
-				    TAIL_MAX_LINE);
+		                    "last record is longer than %ld bytes",
+		                    TAIL_MAX_LINE);
 
 	len = last_nl - (prev_nl + 1);
 	line = malloc(len ? len : 1);
 	if (line == NULL)
-		return sp_error_errno(err, ENOMEM, "read access log");
+		return sp_error_errno(err, ENOMEM, "read the last record");
 	r = read_exact(fd, line, len, prev_nl + 1);
 	if (r == 0)
 		r = record_parse(line, len, &info, why, sizeof(why));
 	free(line);
 	if (r == -EBADMSG)
 		return sp_error_set(err, EBADMSG,
-				    "last record of the access log (at byte "
-				    "%lld) is not a valid record: %s",
-				    (long long)(prev_nl + 1), why);
+		                    "last record (at byte %lld) is not a "
+		                    "valid record: %s",
+		                    (long long)(prev_nl + 1), why);
 	if (r < 0)
-		return sp_error_errno(err, -r, "read access log");
+		return sp_error_errno(err, -r, "read the last record");
 
 	tail->seq = info.seq;
 	memcpy(tail->hash, info.hash, RECORD_HASH_HEX);

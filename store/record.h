@@ -27,8 +27,8 @@ extern const char record_zero_hash[RECORD_HASH_HEX];
  * body), carries a reserved key, or a string is not valid UTF-8.
  */
 char *record_format(uint64_t seq, const struct timespec *when,
-		    const char *event, const char *host, const json_t *body,
-		    const char *prev);
+                    const char *event, const char *host, const json_t *body,
+                    const char *prev);
 
 /* True for the keys the writer sets itself: seq, time, event, host, prev. */
 bool record_key_reserved(const char *key);
@@ -46,7 +46,7 @@ struct record_info {
  * with a short reason in why[0..whylen).
  */
 int record_parse(const char *line, size_t len, struct record_info *info,
-		 char *why, size_t whylen);
+                 char *why, size_t whylen);
 
 /* SHA-256 of line[0..len) as lowercase hex into out. */
 void record_hash(const char *line, size_t len, char out[RECORD_HASH_HEX]);
@@ -62,7 +62,7 @@ struct record_tail {
 	uint64_t seq;
 	char hash[RECORD_HASH_HEX];
 	off_t good_size; /* file size up to the last complete line */
-	bool torn;	 /* bytes after the last newline were found */
+	bool torn;       /* bytes after the last newline were found */
 };
 
 /*
@@ -79,6 +79,6 @@ int record_read_tail(int fd, struct record_tail *tail, struct sp_error **err);
  * could not be read. A one-line summary is printed on success.
  */
 int record_verify(const char *const *files, size_t n, FILE *out,
-		  struct sp_error **err);
+                  struct sp_error **err);
 
 #endif

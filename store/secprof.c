@@ -12,9 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"compile", cmd_compile, "compile a profile to a raw BPF filter"},
-	{"lint", cmd_lint, "check profiles for errors and risky constructs"},
-	{"log", cmd_log, "verify or query access logs"},
+        {"compile", cmd_compile, "compile a profile to a raw BPF filter"},
+        {"lint", cmd_lint, "check profiles for errors and risky constructs"},
+        {"log", cmd_log, "verify or query access logs"},
 };
 
 static void usage(FILE *out)
@@ -24,7 +24,7 @@ static void usage(FILE *out)
 	fprintf(out, "usage: secprof COMMAND [ARGS...]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name,
-			commands[i].summary);
+		        commands[i].summary);
 	fprintf(out, "\n'secprof COMMAND --help' describes a command.\n");
 }
 
@@ -52,6 +52,6 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 1, argv + 1);
 
 	fprintf(stderr, "secprof: unknown command '%s' (see secprof --help)\n",
-		argv[1]);
+	        argv[1]);
 	return 2;
 }

@@ -29,10 +29,12 @@ consumer_rootfs() {
 	done
 }
 
-# require_podman RUNTIME: skip unless podman and RUNTIME are installed.
+# require_podman RUNTIME: skip unless podman and RUNTIME are installed
+# (podman finds runtimes in the sbin directories even when PATH has none).
 require_podman() {
 	command -v podman >/dev/null || skip "podman not installed"
-	command -v "$1" >/dev/null || skip "$1 not installed"
+	command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] ||
+		[ -x "/usr/bin/$1" ] || skip "$1 not installed"
 }
 
 # podman_cmd RUNTIME: set the PODMAN array to podman and the global options
@@ -156,7 +158,7 @@ PY
 # with the profile's sha256 and commit.
 podman_case() {
 	local run=$1 commit profile out rows want_sha found=0
-	local result comm exe pid sha commit_id
+	local result comm exe sha commit_id
 
 	new_repo "$T/repo"
 	deny_mkdir_profile "$T/deny-mkdir.json"
@@ -185,7 +187,7 @@ podman_case() {
 	note "open records (result comm exe pid sha256 commit):"
 	note "$rows"
 	want_sha=$(sha256 "$T/deny-mkdir.json")
-	while read -r result comm exe pid sha commit_id; do
+	while read -r result comm exe _ sha commit_id; do
 		[ "$result" = ok ] || continue
 		case "$comm $exe" in
 		"podman "* | *" "*/podman) ;;

@@ -10,6 +10,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 SECPROFD=$BUILD/secprofd
 SECPROF=$BUILD/secprof
+export TOP
 T=$(mktemp -d /tmp/secprof-test.XXXXXX)
 DAEMON_PID=
 MNT=

@@ -17,8 +17,9 @@ bpf=$MNT/prod/svc@1.0.0.bpf
 [ -f "$MNT/prod/svc@1.0.0.json" ] || fail "prod/svc@1.0.0.json not mounted"
 [ -f "$bpf" ] || fail "$bpf: no .bpf twin in the mount"
 size=$(stat -c %s "$bpf")
-[ "$size" -gt 0 ] && [ $((size % 8)) -eq 0 ] ||
+if [ "$size" -eq 0 ] || [ $((size % 8)) -ne 0 ]; then
 	fail "$bpf: size $size is not a whole number of sock_filter"
+fi
 bpf_sha=$(sha256 "$bpf")
 
 # Control: the same sandbox without a filter may mkdir.
@@ -44,7 +45,7 @@ rows=$(openers "$AUDIT" prod svc 1.0.0 bpf)
 note "open records (result comm exe pid sha256 commit):"
 note "$rows"
 by_shell=0 n=0
-while read -r result comm exe pid sha commit_id; do
+while read -r result comm exe _ sha commit_id; do
 	assert_eq ok "$result" "result of a .bpf open"
 	assert_eq "$commit" "$commit_id" "commit in the .bpf record"
 	assert_eq "$bpf_sha" "$sha" "sha256 of the filter bytes in the record"
