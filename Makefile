@@ -53,6 +53,11 @@ LIBFS := $(BUILD)/libfs.a
 SECPROFD := $(BUILD)/secprofd
 SECPROF := $(BUILD)/secprof
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+PROBE := $(BUILD)/probe
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_profile
+FUZZ_SRC := tests/fuzz/fuzz_profile.c store/bpf.c store/profile.c \
+	store/error.c store/log.c
+FUZZ_TIME ?= 600
 
 .PHONY: all check demo bench install deps format check-format unit \
 	fuzz clean need-deps
@@ -81,6 +86,23 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBFS) $(LIBSTORE)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
+# The syscall probe runs inside containers with nothing else: static.
+$(PROBE): tests/probe/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+# libFuzzer over the profile parser and compiler (clang only).
+$(FUZZ_BIN): $(FUZZ_SRC)
+	@mkdir -p $(dir $@)
+	clang -fsanitize=fuzzer,address,undefined -g -O1 -std=c11 \
+		-D_GNU_SOURCE -Istore $^ -o $@ \
+		$$(pkg-config --cflags --libs libseccomp jansson) -pthread
+
+fuzz: $(FUZZ_BIN)
+	rm -rf $(BUILD)/fuzz/work && mkdir -p $(BUILD)/fuzz/work
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=24000 -timeout=10 \
+		$(BUILD)/fuzz/work tests/fuzz/corpus
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Install missing Debian packages (as root); a no-op when all are present.
@@ -100,7 +122,7 @@ need-deps:
 		[ -f /usr/include/cmocka.h ] || $(MAKE) --no-print-directory deps
 
 SOURCES = $(wildcard store/*.[ch] fs/*.[ch] tests/unit/*.[ch] \
-	tests/bench/*.[ch] tests/fuzz/*.[ch] tests/cases/*.[ch])
+	tests/bench/*.[ch] tests/fuzz/*.[ch] tests/probe/*.[ch])
 
 format:
 	clang-format -i $(SOURCES)
@@ -108,11 +130,12 @@ format:
 check-format:
 	@clang-format --dry-run -Werror $(SOURCES) && echo "format: ok"
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(PROBE)
 
 check: need-deps
 	@$(MAKE) --no-print-directory check-format
-	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all unit
+	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all unit \
+		$(BUILD)/san/fuzz/fuzz_profile
 	tests/run.sh $(BUILD)/san
 
 demo: need-deps all

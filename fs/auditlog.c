@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -297,15 +298,15 @@ static void reopen_file(struct audit_log *log)
 	struct stat a, b;
 	int fd;
 
+	/* Not rotated: keep the file (our own lock would refuse a 2nd fd). */
+	if (stat(log->path, &a) == 0 && fstat(log->fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return;
+
 	fd = open_append(log->path, &err);
 	if (fd < 0) {
 		sp_log(LOG_ERR, "%s; still writing to the previous file",
 		       err->msg);
-		return;
-	}
-	if (fstat(fd, &a) == 0 && fstat(log->fd, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		close(fd); /* not rotated: nothing to do */
 		return;
 	}
 	if (load_tail(log->path, fd, &tail, &err) < 0) {
@@ -323,14 +324,17 @@ static void reopen_file(struct audit_log *log)
 		       log->path, (unsigned long long)tail.seq,
 		       (unsigned long long)log->seq + 1);
 
+	if (log->broken)
+		sp_log(LOG_WARNING,
+		       "the rotated access log ends in a failed write that "
+		       "could not be cut off; verify will report it");
 	close(log->fd);
 	log->fd = fd;
-	log->broken = false; /* the failed batch stays in the old file */
+	log->broken = false;
 	sp_log(LOG_INFO, "reopened access log '%s' at seq %llu", log->path,
 	       (unsigned long long)log->seq + 1);
 }
 
-/* The next batch: everything queued; NULL once closed and drained. */
 /*
  * Right after a batch, the next record usually follows within a few tens
  * of microseconds (the opener of the last one comes back for the next
@@ -357,6 +361,7 @@ static void spin_for_work(struct audit_log *log)
 	pthread_mutex_lock(&log->lock);
 }
 
+/* The next batch: everything queued; NULL once closed and drained. */
 static struct audit_item *take_batch(struct audit_log *log)
 {
 	struct audit_item *batch;
@@ -668,6 +673,21 @@ static void free_log(struct audit_log *log)
 	free(log);
 }
 
+/*
+ * The path as an absolute one: the daemon changes to / once it runs in
+ * the background, and a reopen must still find the same file.
+ */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *abs = NULL;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return abs;
+}
+
 static void stop_completer(struct audit_log *log)
 {
 	pthread_mutex_lock(&log->comp_lock);
@@ -713,7 +733,7 @@ int audit_log_open(struct audit_log **out, const char *path, bool sync,
 	log->comp_tailp = &log->comp_head;
 	log->sync = sync;
 	log->wake_fd = -1;
-	log->path = strdup(path);
+	log->path = absolute(path);
 	log->host = strdup(host != NULL ? host : "");
 	log->fd = open_append(path, err);
 	if (log->fd < 0) {

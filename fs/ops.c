@@ -264,6 +264,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_entry(req, &e);
 }
 
+/*
+ * An inode number that is not in the current snapshot belongs to a
+ * promotion that vanished or moved to other content since the kernel looked
+ * it up. ESTALE makes the kernel walk the path again, and so find the
+ * current version or learn that none exists, rather than fail the call.
+ */
 static void op_getattr(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi)
 {
@@ -273,7 +279,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 
 	if (n == NULL) {
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	node_attr(d, n, &st);
@@ -457,7 +463,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	json_t *body;
 
 	if (n == NULL) {
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	if (n->kind == STORE_NODE_DIR) {

@@ -393,11 +393,16 @@ static void on_hash_break(struct verifier *v, const struct item *r)
 
 static void on_gap(struct verifier *v, const struct item *r)
 {
-	struct item *n = peek_record(v, 1);
+	struct item *n = peek_record(v, 1), *nn = peek_record(v, 2);
 	uint64_t expect = v->g.rec.seq + 1;
 	char where[512];
+	bool swapped;
 
-	if (n != NULL && n->rec.seq == expect && r->rec.seq == expect + 1) {
+	/* E+1, E, E+1: the first one is an extra copy, not a swap. */
+	swapped = n != NULL && n->rec.seq == expect &&
+	          r->rec.seq == expect + 1 &&
+	          (nn == NULL || nn->rec.seq != r->rec.seq);
+	if (swapped) {
 		problem(v, n,
 		        "seq %llu after seq %llu (records reordered: this "
 		        "line and %s are swapped)",

@@ -26,7 +26,7 @@ git -C "$repo" tag qa/nginx@1.0.0
 start_daemon "$repo" "$T/mnt"
 cd "$T/mnt"
 
-find . | LC_ALL=C sort >"$T/tree"
+find . -not -name '*.bpf' | LC_ALL=C sort >"$T/tree"
 cat >"$T/expected" <<'LIST'
 .
 ./dev
@@ -46,6 +46,10 @@ cat >"$T/expected" <<'LIST'
 ./staging/nginx@1.10.0.json
 LIST
 diff -u "$T/expected" "$T/tree" || fail "unexpected tree"
+# Every .json file and link has its .bpf twin, and nothing else is there.
+find . -name '*.json' | sed 's/\.json$/.bpf/' | LC_ALL=C sort >"$T/twins"
+find . -name '*.bpf' | LC_ALL=C sort | diff -u "$T/twins" - || fail "bpf twins"
+assert_eq nginx@1.10.0.bpf "$(readlink dev/nginx.bpf)" "dev/nginx.bpf link"
 
 assert_eq nginx@1.10.0.json "$(readlink dev/nginx.json)" "dev/nginx.json link"
 assert_eq nginx@1.9.0.json "$(readlink prod/nginx.json)" "prod link"

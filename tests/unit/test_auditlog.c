@@ -314,17 +314,53 @@ static void test_reserved_body_refused(void **state)
 	assert_int_equal(verify_files("intact: 2 records", 1, p), 0);
 }
 
+static int stderr_to(const char *path)
+{
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+static size_t count_in(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	size_t n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
 static void test_reopen_after_rename(void **state)
 {
 	const char *p = path_of("rot/access.log");
 	const char *p1 = path_of("rot/access.log.1");
 	const char *moved = path_of("rot2");
+	const char *errlog = path_of("reopen-stderr.txt");
 	struct audit_log *log = open_log(p, true);
 	char moved_log[200];
-	int i;
+	int i, saved;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 2; i++)
 		assert_int_equal(audit_log_write(log, "open", body(i)), 0);
+	/* A reopen without rotation keeps writing to the same file. */
+	saved = stderr_to(errlog);
+	audit_log_request_reopen(log);
+	assert_int_equal(audit_log_write(log, "open", body(2)), 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_int_equal(count_in(errlog, "error"), 0);
+	assert_int_equal(count_lines(p, NULL), 3);
+
 	assert_int_equal(rename(p, p1), 0);
 	audit_log_request_reopen(log);
 	for (i = 0; i < 2; i++)
@@ -386,31 +422,6 @@ static void fill(const char *path)
 	while (write(fd, block, 1) > 0)
 		;
 	close(fd);
-}
-
-static int stderr_to(const char *path)
-{
-	int saved = dup(STDERR_FILENO);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	return saved;
-}
-
-static size_t count_in(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	size_t n = 0;
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, needle) != NULL)
-			n++;
-	fclose(f);
-	return n;
 }
 
 static void test_disk_full(void **state)
