@@ -46,6 +46,15 @@ FS_MAIN := fs/main.c
 FS_LIB_SRC := $(filter-out $(FS_MAIN),$(wildcard fs/*.c))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @echo "  $(1) $(2)"
+endif
+
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIBSTORE := $(BUILD)/libstore.a
@@ -66,35 +75,43 @@ all: $(SECPROFD) $(SECPROF)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call quiet,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBSTORE): $(call obj,$(STORE_LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(LIBFS): $(call obj,$(FS_LIB_SRC))
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(SECPROFD): $(call obj,$(FS_MAIN)) $(LIBFS) $(LIBSTORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(SECPROF): $(call obj,$(STORE_MAIN)) $(LIBSTORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBFS) $(LIBSTORE)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 # The syscall probe runs inside containers with nothing else: static.
 $(PROBE): tests/probe/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) -static -O2 -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+	$(call quiet,LD,$@)
+	$(Q)$(CC) -static -O2 -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
 # libFuzzer over the profile parser and compiler (clang only).
 $(FUZZ_BIN): $(FUZZ_SRC)
 	@mkdir -p $(dir $@)
-	clang -fsanitize=fuzzer,address,undefined -g -O1 -std=c11 \
+	$(call quiet,FUZZ,$@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -g -O1 -std=c11 \
 		-D_GNU_SOURCE -Istore $^ -o $@ \
 		$$(pkg-config --cflags --libs libseccomp jansson) -pthread
 

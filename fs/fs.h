@@ -23,6 +23,11 @@ struct fs_daemon {
 	struct bpf_settings bpf;
 	char bpf_fingerprint[256];
 
+	/* Open files and directories, so that shutdown can release the ones
+	 * the kernel had no chance to. */
+	pthread_mutex_t handles_lock;
+	struct fs_handle *handles;
+
 	pthread_mutex_t index_lock;
 	struct store_index *index; /* current snapshot; swapped on refresh */
 
@@ -33,6 +38,17 @@ struct fs_daemon {
 	double profile_timeout; /* immutable version files */
 	double dir_timeout;     /* directories and floating links */
 };
+
+/* What an open file or directory holds; fi->fh points at one. */
+struct fs_handle {
+	struct fs_handle *prev, *next;
+	struct fs_content *ct;   /* file: the bytes it delivers */
+	struct store_index *idx; /* directory: the snapshot it lists */
+	const struct store_node *dir;
+};
+
+/* Release every handle still open (at shutdown, after the session). */
+void fs_handles_release_all(struct fs_daemon *d);
 
 /* The low-level operations table of the mount. */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -470,6 +470,7 @@ out_signals:
 	fuse_remove_signal_handlers(d->se);
 out_session:
 	fuse_session_destroy(d->se);
+	fs_handles_release_all(d);
 out_log:
 	audit_log_close(d->log);
 	return rc;
@@ -518,6 +519,7 @@ int main(int argc, char **argv)
 	}
 
 	pthread_mutex_init(&d.index_lock, NULL);
+	pthread_mutex_init(&d.handles_lock, NULL);
 	d.repo = realpath(o.repo, repo) != NULL ? repo : o.repo;
 	d.mountpoint = mnt;
 	d.profile_timeout = 86400.0;
@@ -540,6 +542,7 @@ out_cache:
 	fs_cache_free(d.cache);
 	store_index_unref(d.index);
 	pthread_mutex_destroy(&d.index_lock);
+	pthread_mutex_destroy(&d.handles_lock);
 out_store:
 	store_close(d.store);
 out:

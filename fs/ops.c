@@ -36,6 +36,49 @@ struct store_index *fs_index_swap(struct fs_daemon *d, struct store_index *idx)
 	return old;
 }
 
+static struct fs_handle *handle_new(struct fs_daemon *d)
+{
+	struct fs_handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
+	pthread_mutex_lock(&d->handles_lock);
+	h->next = d->handles;
+	if (h->next != NULL)
+		h->next->prev = h;
+	d->handles = h;
+	pthread_mutex_unlock(&d->handles_lock);
+	return h;
+}
+
+static void handle_free(struct fs_daemon *d, struct fs_handle *h)
+{
+	pthread_mutex_lock(&d->handles_lock);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		d->handles = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&d->handles_lock);
+
+	fs_content_unref(h->ct);
+	if (h->idx != NULL)
+		store_index_unref(h->idx);
+	free(h);
+}
+
+void fs_handles_release_all(struct fs_daemon *d)
+{
+	while (d->handles != NULL)
+		handle_free(d, d->handles);
+}
+
+static struct fs_handle *handle_of(const struct fuse_file_info *fi)
+{
+	return (struct fs_handle *)(uintptr_t)fi->fh;
+}
+
 static void index_unrefp(struct store_index **idx)
 {
 	if (*idx != NULL)
@@ -138,6 +181,7 @@ static void add_opener(fuse_req_t req, json_t *body)
 /* A pending reply: the request waits for its access record. */
 struct pending {
 	fuse_req_t req;
+	struct fs_daemon *d;
 	struct fuse_file_info fi;
 	struct fs_content *ct; /* delivered on success, else NULL */
 	int err;               /* errno to answer with when ct is NULL */
@@ -146,17 +190,22 @@ struct pending {
 static void open_done(void *arg, int err)
 {
 	struct pending *p = arg;
+	struct fs_handle *h = NULL;
 
-	if (err == 0 && p->ct != NULL) {
-		p->fi.fh = (uintptr_t)p->ct;
+	if (err == 0 && p->ct != NULL)
+		h = handle_new(p->d);
+	if (h != NULL) {
+		h->ct = p->ct;
+		p->fi.fh = (uintptr_t)h;
 		p->fi.keep_cache = 1;
 		p->fi.noflush = 1;
 		if (fuse_reply_open(p->req, &p->fi) != 0)
-			fs_content_unref(p->ct); /* the opener went away */
+			handle_free(p->d, h); /* the opener went away */
 	} else {
-		/* No durable record: nothing is delivered. */
+		/* No durable record, or nothing to deliver: no bytes. */
 		fs_content_unref(p->ct);
-		fuse_reply_err(p->req, err != 0 ? EIO : p->err);
+		fuse_reply_err(p->req,
+		               err != 0 || p->ct != NULL ? EIO : p->err);
 	}
 	free(p);
 }
@@ -227,6 +276,7 @@ static void lookup_missing(fuse_req_t req, struct fs_daemon *d,
 		return;
 	}
 	p->req = req;
+	p->d = d;
 	p->err = ENOENT;
 
 	set_str(body, "path", path);
@@ -302,20 +352,15 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, n->target);
 }
 
-/* An open directory reads from the snapshot it was opened in. */
-struct dir_handle {
-	struct store_index *idx;
-	const struct store_node *dir;
-};
-
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi)
 {
 	struct fs_daemon *d = daemon_of(req);
 	struct store_index *idx = fs_index_get(d);
 	const struct store_node *n = store_index_find(idx, ino);
-	struct dir_handle *h;
+	struct fs_handle *h;
 
+	/* An open directory lists the snapshot it was opened in. */
 	if (n == NULL || n->kind != STORE_NODE_DIR) {
 		store_index_unref(idx);
 		fuse_reply_err(req, n == NULL ? ENOENT : ENOTDIR);
@@ -326,7 +371,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	h = malloc(sizeof(*h));
+	h = handle_new(d);
 	if (h == NULL) {
 		store_index_unref(idx);
 		fuse_reply_err(req, ENOMEM);
@@ -342,10 +387,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
                           struct fuse_file_info *fi)
 {
-	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
-
-	store_index_unref(h->idx);
-	free(h);
+	handle_free(daemon_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -357,8 +399,7 @@ static void readdir_common(fuse_req_t req, size_t size, off_t off,
                            struct fuse_file_info *fi, bool plus)
 {
 	struct fs_daemon *d = daemon_of(req);
-	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
-	const struct store_node *dir = h->dir;
+	const struct store_node *dir = handle_of(fi)->dir;
 	char *buf = malloc(size);
 	size_t used = 0;
 	off_t i;
@@ -490,6 +531,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	ct = fs_content_for(d, n);
 	p->req = req;
+	p->d = d;
 	p->fi = *fi;
 	p->err = EIO;
 	open_record(req, d, n, ct, body);
@@ -503,7 +545,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
-	struct fs_content *ct = (struct fs_content *)(uintptr_t)fi->fh;
+	const struct fs_content *ct = handle_of(fi)->ct;
 
 	if (off < 0 || (size_t)off >= ct->len) {
 		fuse_reply_buf(req, NULL, 0);
@@ -517,7 +559,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_release(fuse_req_t req, fuse_ino_t ino,
                        struct fuse_file_info *fi)
 {
-	fs_content_unref((struct fs_content *)(uintptr_t)fi->fh);
+	handle_free(daemon_of(req), handle_of(fi));
 	fuse_reply_err(req, 0);
 }
 

@@ -18,7 +18,6 @@
  * capabilities held; run the probe unconfined in the same environment for
  * a baseline. Build it static (gcc -static) so that it runs in any rootfs.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
