@@ -1,6 +1,7 @@
 /* secprof profile index: the repository handle, snapshots and their
  * lookups, differences between snapshots, and blob reads. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,17 @@ void store_close(struct store *st)
 	store_u64set_free(&st->warned);
 	store_ptable_free(&st->commits);
 	store_ptable_free(&st->profiles);
+	/* Entries of snapshots that outlive the store keep their ids: the
+	 * pool only gives up its own references. */
+	for (size_t i = 0; st->hexes.slots != NULL && i <= st->hexes.mask;
+	     i++) {
+		const struct store_hex *h = st->hexes.slots[i];
+
+		if (h != NULL)
+			store_hex_unref(h->hex);
+	}
+	free(st->hexes.slots);
+	free(st->hexes.hashes);
 	EVP_MD_CTX_free(st->md_ctx);
 	EVP_MD_free(st->sha256);
 	pthread_mutex_destroy(&st->build_lock);
@@ -272,10 +284,22 @@ void store_warn_once(struct store *st, char kind, const void *key,
 	va_end(ap);
 }
 
+void store_hex_unref(const char *hex)
+{
+	struct store_hex *h =
+	        (struct store_hex *)(hex - offsetof(struct store_hex, hex));
+
+	if (atomic_fetch_sub(&h->refs, 1) == 1)
+		free(h);
+}
+
 void store_entry_unref(struct store_entry *e)
 {
-	if (e != NULL && atomic_fetch_sub(&e->refs, 1) == 1)
-		free(e);
+	if (e == NULL || atomic_fetch_sub(&e->refs, 1) != 1)
+		return;
+	store_hex_unref(e->prom.commit);
+	store_hex_unref(e->prom.blob);
+	free(e);
 }
 
 struct store_index *store_index_ref(struct store_index *idx)
@@ -316,7 +340,7 @@ const struct store_node *store_index_find(const struct store_index *idx,
 const struct store_node *store_node_child(const struct store_node *dir,
                                           const char *name)
 {
-	size_t lo = 0, hi = dir->n_children;
+	size_t lo = 0, hi = dir->kind == STORE_NODE_DIR ? dir->n_children : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;

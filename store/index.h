@@ -19,19 +19,20 @@ struct store_promotion {
 	const char *service; /* "nginx", "payments/api" */
 	const char *version; /* "1.4.2" */
 	const char *tag;     /* "prod/nginx@1.4.2" (without refs/tags/) */
-	char commit[STORE_OID_HEX]; /* peeled commit, hex */
-	char blob[STORE_OID_HEX];   /* <service>.json blob in that commit */
-	uint64_t size;              /* blob size in bytes */
-	int64_t mtime;              /* annotated tag time, else commit time */
+	/* 40 hex digits; shared by the promotions of one commit or blob */
+	const char *commit; /* peeled commit */
+	const char *blob;   /* <service>.json blob in that commit */
+	uint64_t size;      /* blob size in bytes */
+	int64_t mtime;      /* annotated tag time, else commit time */
 };
 
-enum store_node_kind {
+enum __attribute__((packed)) store_node_kind {
 	STORE_NODE_DIR,     /* root, environment, or service namespace */
 	STORE_NODE_PROFILE, /* <service>@<version>.json or .bpf */
 	STORE_NODE_LINK,    /* <service>.json -> newest version */
 };
 
-enum store_format {
+enum __attribute__((packed)) store_format {
 	STORE_FORMAT_NONE, /* directories */
 	STORE_FORMAT_JSON,
 	STORE_FORMAT_BPF,
@@ -51,15 +52,21 @@ struct store_node {
 	uint64_t parent;  /* parent inode; the root is its own parent */
 	const char *name; /* entry name in the parent; "" for the root */
 	const char *path; /* path below the mount point, "" for the root */
-	enum store_node_kind kind;
-	enum store_format format;
 	/* PROFILE: its promotion. LINK: the newest version it points at. */
 	const struct store_promotion *promotion;
-	const char *target; /* LINK: relative target, "nginx@1.4.2.json" */
+	/* A node is either a link or a directory (or neither): the two
+	 * share their place, since a large index is mostly profile nodes
+	 * and every byte of a node counts twice per promotion. */
+	union {
+		const char
+		        *target; /* LINK: relative target, "nginx@1.4.2.json" */
+		struct store_node **children; /* DIR: sorted by name (strcmp) */
+	};
 	int64_t mtime;
-	struct store_node **children; /* DIR: sorted by name (strcmp) */
-	size_t n_children;
-	const char *env; /* environment the node is under, NULL for root */
+	const char *env;     /* environment the node is under, NULL for root */
+	uint32_t n_children; /* DIR only; 0 for the other kinds */
+	enum store_node_kind kind;
+	enum store_format format;
 };
 
 struct store_options {

@@ -102,6 +102,70 @@ static bool profile_eq(const void *item, const void *key)
 	       p->service[k->service_len] == '\0';
 }
 
+static bool hex_eq(const void *item, const void *key)
+{
+	return git_oid_equal(&((const struct store_hex *)item)->id, key);
+}
+
+/* The shared hex form of id with a reference for the caller, or NULL. */
+static const char *hex_get(struct store *st, const git_oid *id)
+{
+	struct store_hex *h =
+	        store_ptable_find(&st->hexes, oid_hash(id), hex_eq, id);
+
+	if (h == NULL) {
+		h = malloc(sizeof(*h));
+		if (h == NULL)
+			return NULL;
+		atomic_init(&h->refs, 1); /* the pool's */
+		git_oid_cpy(&h->id, id);
+		git_oid_tostr(h->hex, sizeof(h->hex), id);
+		if (store_ptable_insert(&st->hexes, oid_hash(id), h) < 0) {
+			free(h);
+			return NULL;
+		}
+	}
+	atomic_fetch_add(&h->refs, 1);
+	return h->hex;
+}
+
+static bool same_item(const void *item, const void *key)
+{
+	return item == key;
+}
+
+/*
+ * Drop ids no entry names any more. Only the builder takes references, so
+ * an id whose one reference is the pool's stays unused; entries of other
+ * threads' snapshots only ever drop theirs. On failure nothing is dropped.
+ */
+static void prune_hexes(struct store *st)
+{
+	struct store_ptable *t = &st->hexes, kept = {0};
+
+	for (size_t i = 0; t->slots != NULL && i <= t->mask; i++) {
+		struct store_hex *h = t->slots[i];
+
+		if (h == NULL || atomic_load(&h->refs) == 1)
+			continue;
+		if (store_ptable_insert(&kept, t->hashes[i], h) < 0) {
+			free(kept.slots);
+			free(kept.hashes);
+			return;
+		}
+	}
+	for (size_t i = 0; t->slots != NULL && i <= t->mask; i++) {
+		struct store_hex *h = t->slots[i];
+
+		if (h != NULL && store_ptable_find(&kept, t->hashes[i],
+		                                   same_item, h) == NULL)
+			free(h);
+	}
+	free(t->slots);
+	free(t->hashes);
+	*t = kept;
+}
+
 static int commit_item_add(struct build *b, git_commit *c,
                            struct commit_item **out)
 {
@@ -390,6 +454,16 @@ static struct store_entry *entry_new(struct store *st,
 	e = malloc(sizeof(*e) + nn * sizeof(e->nodes[0]) + strings);
 	if (e == NULL)
 		return NULL;
+	e->prom.commit = hex_get(st, &res->commit->id);
+	e->prom.blob = hex_get(st, &res->profile->blob);
+	if (e->prom.commit == NULL || e->prom.blob == NULL) {
+		if (e->prom.commit != NULL)
+			store_hex_unref(e->prom.commit);
+		if (e->prom.blob != NULL)
+			store_hex_unref(e->prom.blob);
+		free(e);
+		return NULL;
+	}
 	atomic_init(&e->refs, 1);
 	e->born = st->generation;
 	e->target = p->target;
@@ -415,8 +489,6 @@ static struct store_entry *entry_new(struct store *st,
 	if (nn == 2)
 		snprintf(bpf, tl + 5, "%s.bpf", p->tag);
 
-	git_oid_tostr(pr->commit, sizeof(pr->commit), &res->commit->id);
-	git_oid_tostr(pr->blob, sizeof(pr->blob), &res->profile->blob);
 	pr->size = res->profile->size;
 	pr->mtime = res->mtime;
 
@@ -509,6 +581,9 @@ static int build_locked(struct store *st, struct store_index **out,
 	}
 
 	r = resolve_all(&b, idx, err);
+	/* Entries have their own copies of the names: the listing need not
+	 * wait for the tree, the build's other large allocation. */
+	store_ref_list_free(&b.refs);
 	if (r == 0 && store_tree_build(st, idx, st->last) < 0)
 		r = sp_error_errno(err, ENOMEM, "index tags");
 	if (r < 0) {
@@ -520,6 +595,7 @@ static int build_locked(struct store *st, struct store_index **out,
 	store_ptable_filter(&st->profiles, cache_keep, &st->generation);
 	store_index_unref(st->last);
 	st->last = store_index_ref(idx);
+	prune_hexes(st);
 	*out = idx;
 out:
 	store_ref_list_free(&b.refs);

@@ -155,6 +155,22 @@ struct profile_item {
 };
 
 /*
+ * A commit or blob id in hex, shared by every promotion that names it: a
+ * large index has far fewer distinct commits and blobs than promotions.
+ * The store's pool holds one reference while the id is in use; each entry
+ * holds one per id it names.
+ */
+struct store_hex {
+	atomic_uint refs;
+	git_oid id;
+	char hex[STORE_OID_HEX];
+};
+
+/* Drop the reference an entry holds on its hex id (a promotion's commit or
+ * blob string); the last frees it. */
+void store_hex_unref(const char *hex);
+
+/*
  * One promotion with its file nodes. Entries are immutable once published
  * and shared by every snapshot that holds the same tag at the same target;
  * each snapshot holds one reference.
@@ -202,6 +218,7 @@ struct store {
 	struct store_u64set warned;
 	struct store_ptable commits;
 	struct store_ptable profiles;
+	struct store_ptable hexes; /* struct store_hex by id */
 	EVP_MD_CTX *md_ctx;
 	EVP_MD *sha256;
 };

@@ -244,6 +244,32 @@ static int read_loose_refs(struct store *st, struct ref_vec *l)
 	return r;
 }
 
+/* The shortest line naming a promotion: "<40 hex> refs/tags/e/s@1\n". */
+#define PACKED_LINE_MIN (GIT_OID_HEXSZ + 1 + 10 + 5 + 1)
+
+/*
+ * Size the list for every tag the file can hold, so that it is never
+ * copied while it grows (a doubling copy of 100,000 refs is megabytes at
+ * the build's peak). Without the size, the list grows as usual.
+ */
+static void presize(struct ref_vec *l, FILE *f)
+{
+	struct stat sb;
+	struct store_ref *v;
+	size_t cap;
+
+	if (fstat(fileno(f), &sb) < 0 || sb.st_size <= 0)
+		return;
+	cap = (size_t)sb.st_size / PACKED_LINE_MIN + 1;
+	if (cap <= l->cap)
+		return;
+	v = realloc(l->v, cap * sizeof(*v));
+	if (v == NULL)
+		return;
+	l->v = v;
+	l->cap = cap;
+}
+
 /*
  * packed-refs: an optional "# pack-refs with: ..." header, then lines
  * "<40 hex> <refname>", each tag optionally followed by "^<40 hex>" (its
@@ -266,6 +292,7 @@ static int read_packed_refs(struct store *st, struct ref_vec *l,
 		               ? 0
 		               : sp_error_errno(err, errno, "read '%s'", path);
 
+	presize(l, f);
 	while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
 		git_oid id;
 
@@ -313,28 +340,44 @@ static void sort_list(struct ref_vec *l)
 	}
 }
 
-/* Merge two sorted lists; a loose ref shadows a packed one of its name. */
-static int merge(const struct ref_vec *loose, const struct ref_vec *packed,
+/*
+ * Merge two sorted lists into out; a loose ref shadows a packed one of its
+ * name. The packed list, by far the larger, becomes the result in place:
+ * a second array of every tag would double the listing's peak.
+ */
+static int merge(struct ref_vec *loose, struct ref_vec *packed,
                  struct store_ref_list *out)
 {
-	size_t i = 0, j = 0;
+	size_t total = loose->n + packed->n, i = loose->n, j = packed->n;
+	size_t k = total;
+	struct store_ref *v = packed->v;
 
-	out->v = malloc((loose->n + packed->n + 1) * sizeof(*out->v));
-	if (out->v == NULL)
-		return -ENOMEM;
-	while (i < loose->n || j < packed->n) {
-		int c = i == loose->n ? 1
-		        : j == packed->n
-		                ? -1
-		                : strcmp(loose->v[i].tag, packed->v[j].tag);
+	if (total == 0 || (loose->n > 0 && packed->cap < total)) {
+		v = realloc(packed->v, (total + 1) * sizeof(*v));
+		if (v == NULL)
+			return -ENOMEM;
+		packed->v = v;
+		packed->cap = total + 1;
+	}
+	/* From the back: slot k is always at or past the packed ref j - 1
+	 * still to be read, so nothing is overwritten before it is moved. */
+	while (i > 0) {
+		int c = j == 0 ? 1 : strcmp(loose->v[i - 1].tag, v[j - 1].tag);
 
-		if (c <= 0) {
-			out->v[out->n++] = loose->v[i++];
-			j += c == 0;
+		if (c >= 0) {
+			v[--k] = loose->v[--i];
+			j -= c == 0;
 		} else {
-			out->v[out->n++] = packed->v[j++];
+			v[--k] = v[--j];
 		}
 	}
+	/* The packed refs left, v[0, j), come first: close the gap. */
+	if (k > j)
+		memmove(v + j, v + k, (total - k) * sizeof(*v));
+	out->v = v;
+	out->n = j + (total - k);
+	packed->v = NULL;
+	packed->n = packed->cap = 0;
 	return 0;
 }
 

@@ -457,43 +457,34 @@ static void place_new(struct tree *t, struct store_node *n)
 	}
 }
 
-struct fresh_list {
-	struct store_node **v;
-	size_t n, cap;
-};
-
-/*
- * Nodes that keep their numbers go into the table first; new ones are
- * collected in tree order, so that the outcome is deterministic.
- */
-static int number_kept(struct tree *t, struct store_node *dir,
-                       struct fresh_list *fresh)
+/* Nodes that keep their numbers go into the table first. */
+static void number_kept(struct tree *t, struct store_node *dir)
 {
 	for (size_t i = 0; i < dir->n_children; i++) {
 		struct store_node *n = dir->children[i];
-		int r;
 
-		if (!is_new(t, n)) {
+		if (!is_new(t, n))
 			table_put(t->idx, n);
-		} else {
-			if (fresh->n == fresh->cap) {
-				size_t cap = fresh->cap ? fresh->cap * 2 : 64;
-				void *v = realloc(fresh->v, cap * sizeof(n));
-
-				if (v == NULL)
-					return -ENOMEM;
-				fresh->v = v;
-				fresh->cap = cap;
-			}
-			fresh->v[fresh->n++] = n;
-		}
-		if (n->kind == STORE_NODE_DIR) {
-			r = number_kept(t, n, fresh);
-			if (r < 0)
-				return r;
-		}
+		if (n->kind == STORE_NODE_DIR)
+			number_kept(t, n);
 	}
-	return 0;
+}
+
+/*
+ * Then new ones, in tree order, so that the outcome is deterministic. A
+ * node is new when the table does not hold it: nothing else marks it, so
+ * the walk costs no memory however many nodes are new.
+ */
+static void number_new(struct tree *t, struct store_node *dir)
+{
+	for (size_t i = 0; i < dir->n_children; i++) {
+		struct store_node *n = dir->children[i];
+
+		if (store_index_find(t->idx, n->ino) != n)
+			place_new(t, n);
+		if (n->kind == STORE_NODE_DIR)
+			number_new(t, n);
+	}
 }
 
 /*
@@ -516,9 +507,7 @@ static void set_parents(struct store_node *dir)
 static int number_nodes(struct tree *t)
 {
 	struct store_index *idx = t->idx;
-	struct fresh_list fresh = {0};
 	size_t cap = 16;
-	int r;
 
 	/* Load at most 0.8: lookups are by numbers the kernel was given, so
 	 * nearly all of them hit, and short probes stay short. */
@@ -531,13 +520,10 @@ static int number_nodes(struct tree *t)
 	idx->mask = cap - 1;
 
 	table_put(idx, idx->root);
-	r = number_kept(t, idx->root, &fresh);
-	for (size_t i = 0; r == 0 && i < fresh.n; i++)
-		place_new(t, fresh.v[i]);
-	free(fresh.v);
-	if (r == 0)
-		set_parents(idx->root);
-	return r;
+	number_kept(t, idx->root);
+	number_new(t, idx->root);
+	set_parents(idx->root);
+	return 0;
 }
 
 int store_tree_build(struct store *st, struct store_index *idx,

@@ -2,6 +2,7 @@
 # Generate a large profile repository for scale tests and benchmarks.
 #
 # usage: tests/bench/mkrepo_big.sh DIR N [SERVICES] [COMMITS] [ANNOTATED_EVERY]
+#                                 [PROD_TAGS]
 #
 # DIR becomes a bare repository with N promotion tags
 # <env>/<service>@<version> over SERVICES services (default 300, every
@@ -9,6 +10,12 @@
 # over COMMITS commits (default 5). Every ANNOTATED_EVERY-th tag is annotated
 # (default 10; 0 for none). One git fast-import stream writes everything,
 # then the refs are packed, as a long-lived repository would have them.
+#
+# PROD_TAGS (default: none, a third each) puts that many of the N tags in
+# prod and splits the rest between dev and staging, to size one directory:
+# with the default services, 16362 prod tags make prod hold 29,999 entries
+# (.json and .bpf files, floating links and team directories), the
+# 30,000-entry listing of the scale benchmark.
 set -euo pipefail
 
 dir=${1:?usage: mkrepo_big.sh DIR N [SERVICES] [COMMITS] [ANNOTATED_EVERY]}
@@ -16,6 +23,7 @@ n=${2:?usage: mkrepo_big.sh DIR N [SERVICES] [COMMITS] [ANNOTATED_EVERY]}
 services=${3:-300}
 commits=${4:-5}
 annotated=${5:-10}
+prod_tags=${6:-0}
 
 [ -e "$dir" ] && { echo "mkrepo_big: '$dir' exists" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -30,7 +38,8 @@ git -C "$dir" symbolic-ref HEAD refs/heads/main
 # lightweight tags go to $tmp/light as "<mark> <ref>": tens of thousands of
 # loose ref files would take far longer to write than the rest together.
 awk -v n="$n" -v services="$services" -v commits="$commits" \
-	-v annotated="$annotated" -v light="$tmp/light" '
+	-v annotated="$annotated" -v prod_tags="$prod_tags" \
+	-v light="$tmp/light" '
 function service(i) {
 	if (i % 10 == 9)
 		return sprintf("team%d/svc%03d", i % 7, i)
@@ -64,9 +73,23 @@ BEGIN {
 	}
 	pairs = services * 3
 	for (k = 0; k < n; k++) {
-		e = envs[k % 3]
-		i = int(k / 3) % services
-		v = int(k / pairs)
+		if (prod_tags > 0) {
+			# The k-th tag of its environment: prod first, then
+			# dev and staging in turn.
+			if (k < prod_tags) {
+				e = "prod"
+				j = k
+			} else {
+				e = envs[(k - prod_tags) % 2]
+				j = int((k - prod_tags) / 2)
+			}
+			i = j % services
+			v = int(j / services)
+		} else {
+			e = envs[k % 3]
+			i = int(k / 3) % services
+			v = int(k / pairs)
+		}
 		name = sprintf("%s/%s@1.%d.%d", e, service(i), int(v / 10), v % 10)
 		c = v % commits + 1
 		if (annotated > 0 && k % annotated == 0) {
