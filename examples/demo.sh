@@ -88,7 +88,7 @@ if [ -e "$MNT/prod/nginx.bpf" ]; then
 	echo "prod/nginx.bpf -> $(readlink "$MNT/prod/nginx.bpf"):" \
 		"$size bytes = $((size / 8)) instructions of struct sock_filter" \
 		"(8 bytes each: code u16, jt u8, jf u8, k u32)"
-	od -A d -t x1 "$MNT/prod/nginx.bpf" | head -n 8
+	od -A d -t x1 -N 128 "$MNT/prod/nginx.bpf"
 	echo "  ..."
 	if command -v bwrap >/dev/null; then
 		echo
@@ -120,10 +120,12 @@ for r in recs:
         r.get("seq"), r.get("event"), path,
         r.get("result", ""), r.get("comm", ""),
         (r.get("sha256") or "")[:12], r.get("tag", "")))
-opens = [r for r in recs if r.get("event") == "open"]
-if opens:
-    print("\nthe first open record in full:")
-    print(json.dumps(opens[0], indent=2))
+for fmt in ("json", "bpf"):
+    opens = [r for r in recs
+             if r.get("event") == "open" and r.get("format") == fmt]
+    if opens:
+        print("\nthe first open record of a .%s in full:" % fmt)
+        print(json.dumps(opens[0], indent=2))
 PY
 
 heading "secprof log verify $LOG"

@@ -38,8 +38,9 @@ WORK=$(mktemp -d "$(dirname "$DIR")/.mkrepo.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 # Nothing from the user's or the system's git configuration may change the
-# objects (signing, hooks, default branch).
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+# objects (signing, hooks, default branch): the global file named here
+# never exists, which git reads as empty.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=$WORK/.git/no-global-config
 export GIT_AUTHOR_NAME="Platform Security" \
 	GIT_AUTHOR_EMAIL=platform-security@example.com \
 	GIT_COMMITTER_NAME="Release Bot" \

@@ -30,12 +30,9 @@
  * the chain never advances over records that were refused.
  */
 
-/* How long the writer looks for more work before it sleeps. */
-#define SPIN_NS 100000L
-
 struct audit_item {
 	struct audit_item *next;
-	json_t *body;
+	char *members; /* the body, serialised by the submitter */
 	audit_done_fn done;
 	void *arg;
 	int status; /* -EIO when the record could not be formatted */
@@ -47,16 +44,17 @@ struct audit_log {
 	char *host;
 	bool sync;
 
-	pthread_mutex_t lock; /* the queue, closing and idle */
+	pthread_mutex_t lock; /* the queue, closing, idle and writing */
 	struct audit_item *head, **tailp;
 	bool closing;
-	bool idle;   /* the writer waits on wake_fd */
-	int wake_fd; /* eventfd: new records, close, reopen requests */
+	bool idle;    /* the writer waits on wake_fd */
+	bool writing; /* a thread owns the file and the chain state */
+	int wake_fd;  /* eventfd: new records, close, reopen requests */
 	atomic_int reopen;
 	atomic_bool queued; /* head != NULL, readable without the lock */
 	pthread_t thread;
 
-	/* Owned by the writer thread once it runs. */
+	/* Owned by whichever thread has set writing. */
 	int fd;
 	uint64_t seq;
 	char prev[RECORD_HASH_HEX];
@@ -336,54 +334,25 @@ static void reopen_file(struct audit_log *log)
 }
 
 /*
- * Right after a batch, the next record usually follows within a few tens
- * of microseconds (the opener of the last one comes back for the next
- * file). Waking a sleeping thread costs about as much on a virtual
- * machine, so the writer looks for work briefly before it sleeps; the
- * yield leaves the processor to the submitters meanwhile. Called and
- * returns with the lock held.
+ * The writer thread's next batch: everything queued, once no submitter is
+ * writing; NULL once closed and drained. Sets writing.
  */
-static void spin_for_work(struct audit_log *log)
-{
-	struct timespec start, now;
-	long waited;
-
-	pthread_mutex_unlock(&log->lock);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	do {
-		if (atomic_load(&log->queued) || atomic_load(&log->reopen))
-			break;
-		sched_yield();
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000000000L +
-		         (now.tv_nsec - start.tv_nsec);
-	} while (waited < SPIN_NS);
-	pthread_mutex_lock(&log->lock);
-}
-
-/* The next batch: everything queued; NULL once closed and drained. */
 static struct audit_item *take_batch(struct audit_log *log)
 {
 	struct audit_item *batch;
-	bool spun = false;
 
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
-		if (atomic_exchange(&log->reopen, 0)) {
+		if (!log->writing && atomic_exchange(&log->reopen, 0)) {
+			log->writing = true;
 			pthread_mutex_unlock(&log->lock);
 			reopen_file(log);
 			pthread_mutex_lock(&log->lock);
+			log->writing = false;
 			continue;
 		}
-		if (log->head != NULL || log->closing)
+		if (!log->writing && (log->head != NULL || log->closing))
 			break;
-		if (!spun) {
-			/* Either way, look at the queue again under the lock. */
-			spin_for_work(log);
-			spun = true;
-			continue;
-		}
-		spun = false;
 		log->idle = true;
 		pthread_mutex_unlock(&log->lock);
 		wait_for_wake(log);
@@ -394,8 +363,28 @@ static struct audit_item *take_batch(struct audit_log *log)
 	log->head = NULL;
 	log->tailp = &log->head;
 	atomic_store(&log->queued, false);
+	log->writing = batch != NULL;
 	pthread_mutex_unlock(&log->lock);
 	return batch;
+}
+
+/*
+ * Give up the file after a batch. Work that arrived meanwhile goes to the
+ * writer thread, so a submitter that led one batch returns to its caller.
+ */
+static void end_writing(struct audit_log *log)
+{
+	bool wake;
+
+	pthread_mutex_lock(&log->lock);
+	log->writing = false;
+	wake = log->idle &&
+	       (log->head != NULL || log->closing || atomic_load(&log->reopen));
+	if (wake)
+		log->idle = false;
+	pthread_mutex_unlock(&log->lock);
+	if (wake)
+		wake_writer(log);
 }
 
 /* Record times never go backwards, even when the clock is stepped. */
@@ -448,10 +437,10 @@ static size_t format_batch(struct audit_log *log, struct audit_item *batch,
 		size_t n;
 
 		record_now(log, &now);
-		line = record_format(*seq + 1, &now, it->event, log->host,
-		                     it->body, prev);
-		json_decref(it->body);
-		it->body = NULL;
+		line = record_line(*seq + 1, &now, it->event, log->host,
+		                   it->members, prev);
+		free(it->members);
+		it->members = NULL;
 		if (line == NULL) {
 			sp_log(LOG_ERR,
 			       "cannot format an access record of event "
@@ -653,8 +642,10 @@ static void *writer_main(void *arg)
 	struct audit_log *log = arg;
 	struct audit_item *batch;
 
-	while ((batch = take_batch(log)) != NULL)
+	while ((batch = take_batch(log)) != NULL) {
 		commit(log, batch);
+		end_writing(log);
+	}
 	return NULL;
 }
 
@@ -767,35 +758,65 @@ int audit_log_submit(struct audit_log *log, const char *event, json_t *body,
                      audit_done_fn done, void *arg)
 {
 	size_t elen = strlen(event) + 1;
-	struct audit_item *it;
-	bool wake;
+	struct audit_item *it, *batch = NULL;
+	bool wake = false, lead;
+	char *members;
 
 	if (body == NULL)
 		return -EIO; /* the caller ran out of memory building it */
-	it = malloc(sizeof(*it) + elen);
-	if (it == NULL) {
-		json_decref(body);
+	/* Serialised here, in parallel, rather than in the one writer. */
+	members = record_members(body);
+	json_decref(body);
+	if (members == NULL) {
+		sp_log(LOG_ERR,
+		       "cannot format an access record of event '%s': %s",
+		       event, strerror(errno));
 		return -EIO;
 	}
-	*it = (struct audit_item){.body = body, .done = done, .arg = arg};
+	it = malloc(sizeof(*it) + elen);
+	if (it == NULL) {
+		free(members);
+		return -EIO;
+	}
+	*it = (struct audit_item){.members = members, .done = done, .arg = arg};
 	memcpy(it->event, event, elen);
 
 	pthread_mutex_lock(&log->lock);
 	if (log->closing) {
 		pthread_mutex_unlock(&log->lock);
-		json_decref(body);
+		free(members);
 		free(it);
 		return -EIO;
 	}
 	*log->tailp = it;
 	log->tailp = &it->next;
-	atomic_store(&log->queued, true);
-	wake = log->idle;
-	log->idle = false; /* one wake-up is enough */
+
+	/*
+	 * An idle log is written by the submitter itself: handing one record
+	 * to the writer thread would cost a thread wake-up, which on a
+	 * virtual machine is a good part of an open's latency. Under load
+	 * the writer thread is busy, records queue up behind its batch, and
+	 * group commit takes over.
+	 */
+	lead = !log->writing && !atomic_load(&log->reopen);
+	if (lead) {
+		batch = log->head;
+		log->head = NULL;
+		log->tailp = &log->head;
+		log->writing = true;
+	} else {
+		atomic_store(&log->queued, true);
+		wake = log->idle;
+		log->idle = false; /* one wake-up is enough */
+	}
 	pthread_mutex_unlock(&log->lock);
 
-	if (wake)
+	if (lead) {
+		commit(log, batch);
+		end_writing(log);
+	} else if (wake) {
 		wake_writer(log);
+	}
 	return 0;
 }
 

@@ -11,11 +11,12 @@
 struct audit_log;
 
 /*
- * Called by a thread of the log (the writer, or its completion thread;
- * never from within audit_log_submit) once the record is on disk
- * (err == 0) or could not be made durable (err == -EIO). Callbacks are
- * made in seq order. The callback may reply to a FUSE request; it must
- * not block.
+ * Called once the record is on disk (err == 0) or could not be made
+ * durable (err == -EIO), in seq order. It runs on the writer thread, its
+ * completion thread, or — when the log was idle and the submitter wrote
+ * the record itself — inside audit_log_submit, so the caller must not
+ * hold a lock the callback takes. The callback may reply to a FUSE
+ * request; it must not block.
  */
 typedef void (*audit_done_fn)(void *arg, int err);
 
@@ -30,7 +31,7 @@ int audit_log_open(struct audit_log **out, const char *path, bool sync,
 /*
  * Queue a record. body holds the event fields (the writer adds seq, time,
  * event, host and prev); the reference is stolen, always. done is called
- * exactly once, from a thread of the log. Returns 0, or -EIO when the log
+ * exactly once (possibly before this returns). Returns 0, or -EIO when the log
  * is closed, body is NULL or memory ran out (done is then not called).
  */
 int audit_log_submit(struct audit_log *log, const char *event, json_t *body,

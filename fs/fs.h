@@ -2,7 +2,7 @@
 #ifndef SECPROF_FS_H
 #define SECPROF_FS_H
 
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -449,8 +449,14 @@ static int serve(struct fs_daemon *d, struct options *o, int notify_fd)
 		loop_rc = fuse_session_loop(d->se);
 	} else {
 		loop = fuse_loop_cfg_create();
+		/*
+		 * Opens do not hold a thread while their record is written,
+		 * so a few threads serve many clients. Idle threads are kept:
+		 * letting them exit makes libfuse start a new thread for
+		 * nearly every request under load.
+		 */
 		fuse_loop_cfg_set_max_threads(loop, 16);
-		fuse_loop_cfg_set_idle_threads(loop, 4);
+		fuse_loop_cfg_set_idle_threads(loop, 16);
 		loop_rc = fuse_session_loop_mt(d->se, loop);
 		fuse_loop_cfg_destroy(loop);
 	}
@@ -499,8 +505,11 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (o.debug && fuse_opt_add_arg(&o.fuse_args, "-d"))
-		goto out;
+	if (o.debug) {
+		sp_log_set_level(LOG_DEBUG);
+		if (fuse_opt_add_arg(&o.fuse_args, "-d"))
+			goto out;
+	}
 	envs = parse_envs(o.envs != NULL ? o.envs : envbuf);
 	if (envs == NULL)
 		goto out;

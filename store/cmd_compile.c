@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bpf.h"
@@ -97,12 +98,15 @@ static int write_all(int fd, const void *buf, size_t len)
 
 /*
  * Write the filter to path through a temporary file and rename, so that
- * a reader never sees half a filter; "-" or NULL is standard output.
+ * a reader never sees half a filter; "-" or NULL is standard output. A
+ * path that exists and is not a regular file (/dev/null, a FIFO) is
+ * written in place: renaming over it would replace the device node.
  */
 static int write_filter(const char *path, const struct bpf_program *prog,
                         struct sp_error **err)
 {
 	_cleanup_free_ char *tmp = NULL;
+	struct stat st;
 	int fd, r;
 
 	if (path == NULL || !strcmp(path, "-")) {
@@ -112,6 +116,18 @@ static int write_filter(const char *path, const struct bpf_program *prog,
 			                    "to a terminal; use -o FILE");
 		r = write_all(1, prog->insns, prog->size);
 		return r < 0 ? sp_error_errno(err, -r, "write filter") : 0;
+	}
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sp_error_errno(err, errno, "open '%s'", path);
+		r = write_all(fd, prog->insns, prog->size);
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		return r < 0 ? sp_error_errno(err, -r, "write filter '%s'",
+		                              path)
+		             : 0;
 	}
 
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)

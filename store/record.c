@@ -77,39 +77,17 @@ static bool hash_valid(const char *hash)
 	return hash[i] == '\0';
 }
 
-static int set_new(json_t *obj, const char *key, json_t *value)
+char *record_members(const json_t *body)
 {
-	return value == NULL ? -1 : json_object_set_new(obj, key, value);
-}
-
-char *record_format(uint64_t seq, const struct timespec *when,
-                    const char *event, const char *host, const json_t *body,
-                    const char *prev)
-{
-	json_auto_t *rec = json_object();
 	const char *key;
 	json_t *value;
-	char stamp[32];
-	char *line;
+	char *text;
+	size_t n;
 
-	if (body != NULL && !json_is_object(body)) {
+	if (body == NULL || !json_is_object(body)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (rec == NULL || seq > (uint64_t)LLONG_MAX) {
-		errno = rec == NULL ? ENOMEM : EOVERFLOW;
-		return NULL;
-	}
-
-	record_time(when, stamp);
-	if (set_new(rec, "seq", json_integer((json_int_t)seq)) ||
-	    set_new(rec, "time", json_string(stamp)) ||
-	    set_new(rec, "event", json_string(event)) ||
-	    set_new(rec, "host", json_string(host))) {
-		errno = EINVAL; /* NULL or invalid UTF-8, or out of memory */
-		return NULL;
-	}
-
 	/* The cast only drops const: iteration does not modify body. */
 	json_object_foreach((json_t *)body, key, value)
 	{
@@ -117,21 +95,73 @@ char *record_format(uint64_t seq, const struct timespec *when,
 			errno = EINVAL;
 			return NULL;
 		}
-		if (json_object_set(rec, key, value)) {
-			errno = ENOMEM;
-			return NULL;
-		}
-	}
-
-	if (set_new(rec, "prev", json_string(prev))) {
-		errno = EINVAL;
-		return NULL;
 	}
 
 	/* Compact output escapes control characters: never a raw newline. */
-	line = json_dumps(rec, JSON_COMPACT);
-	if (line == NULL)
+	text = json_dumps(body, JSON_COMPACT);
+	if (text == NULL) {
 		errno = ENOMEM;
+		return NULL;
+	}
+	n = strlen(text);
+	if (n < 2 || text[0] != '{' || text[n - 1] != '}') {
+		free(text);
+		errno = EINVAL;
+		return NULL;
+	}
+	memmove(text, text + 1, n - 2);
+	text[n - 2] = '\0';
+	return text;
+}
+
+/* A JSON string literal for s, or NULL (invalid UTF-8, out of memory). */
+static char *json_literal(const char *s)
+{
+	json_auto_t *v = json_string(s);
+
+	return v != NULL ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+}
+
+char *record_line(uint64_t seq, const struct timespec *when, const char *event,
+                  const char *host, const char *members, const char *prev)
+{
+	char *ev = json_literal(event), *ho = json_literal(host);
+	char *line = NULL;
+	char stamp[32];
+
+	if (ev == NULL || ho == NULL || seq > (uint64_t)LLONG_MAX ||
+	    !hash_valid(prev)) {
+		errno = EINVAL;
+		goto out;
+	}
+	record_time(when, stamp);
+	if (asprintf(
+	            &line,
+	            "{\"seq\":%llu,\"time\":\"%s\",\"event\":%s,\"host\":%s%s%s"
+	            ",\"prev\":\"%s\"}",
+	            (unsigned long long)seq, stamp, ev, ho,
+	            members[0] != '\0' ? "," : "", members, prev) < 0) {
+		line = NULL;
+		errno = ENOMEM;
+	}
+out:
+	free(ev);
+	free(ho);
+	return line;
+}
+
+char *record_format(uint64_t seq, const struct timespec *when,
+                    const char *event, const char *host, const json_t *body,
+                    const char *prev)
+{
+	json_auto_t *empty = json_object();
+	char *members, *line;
+
+	members = record_members(body != NULL ? body : empty);
+	if (members == NULL)
+		return NULL;
+	line = record_line(seq, when, event, host, members, prev);
+	free(members);
 	return line;
 }
 

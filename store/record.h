@@ -48,6 +48,25 @@ struct record_info {
 int record_parse(const char *line, size_t len, struct record_info *info,
                  char *why, size_t whylen);
 
+/*
+ * The members of body (an object without reserved keys) as they appear in
+ * a record: compact JSON without the enclosing braces, "" for an empty
+ * object. Serialising the body apart from the rest lets a busy writer
+ * spend its time only on what must be serial: seq, time and the chain.
+ * Returns a malloc'd string, or NULL with errno EINVAL (not an object, a
+ * reserved key) or ENOMEM.
+ */
+char *record_members(const json_t *body);
+
+/*
+ * Render a record line from members made by record_members, exactly as
+ * record_format renders the same body. Returns a malloc'd string, or NULL
+ * with errno EINVAL (event or host not valid UTF-8, prev not a hash) or
+ * ENOMEM.
+ */
+char *record_line(uint64_t seq, const struct timespec *when, const char *event,
+                  const char *host, const char *members, const char *prev);
+
 /* SHA-256 of line[0..len) as lowercase hex into out. */
 void record_hash(const char *line, size_t len, char out[RECORD_HASH_HEX]);
 

@@ -185,7 +185,7 @@ podman_case() {
 	rows=$(openers "$AUDIT" prod svc 1.0.0 json)
 	[ -n "$rows" ] || fail "no open record of prod/svc@1.0.0.json"
 	note "open records (result comm exe pid sha256 commit):"
-	note "$rows"
+	sed "s/^/# /" <<<"$rows"
 	want_sha=$(sha256 "$T/deny-mkdir.json")
 	while read -r result comm exe _ sha commit_id; do
 		[ "$result" = ok ] || continue

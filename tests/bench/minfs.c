@@ -5,7 +5,7 @@
  *
  * usage: minfs SOURCE MOUNTPOINT   (serves SOURCE's bytes as /profile.json)
  */
-#define FUSE_USE_VERSION 314
+#define FUSE_USE_VERSION 312
 
 #include <errno.h>
 #include <fcntl.h>

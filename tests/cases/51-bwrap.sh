@@ -43,7 +43,7 @@ stop_daemon
 rows=$(openers "$AUDIT" prod svc 1.0.0 bpf)
 [ -n "$rows" ] || fail "no open record of prod/svc@1.0.0.bpf"
 note "open records (result comm exe pid sha256 commit):"
-note "$rows"
+sed "s/^/# /" <<<"$rows"
 by_shell=0 n=0
 while read -r result comm exe _ sha commit_id; do
 	assert_eq ok "$result" "result of a .bpf open"
