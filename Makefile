@@ -153,7 +153,8 @@ check: need-deps
 	@$(MAKE) --no-print-directory check-format
 	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/san all unit \
 		$(BUILD)/san/fuzz/fuzz_profile
-	tests/run.sh $(BUILD)/san
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/plain all unit
+	PLAIN_BUILD=$(abspath $(BUILD)/plain) tests/run.sh $(BUILD)/san
 
 demo: need-deps all
 	examples/demo.sh $(BUILD)
