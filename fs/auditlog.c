@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "auditlog.h"
+#include "fileio.h"
 #include "log.h"
 #include "record.h"
 
@@ -464,23 +465,6 @@ static size_t format_batch(struct audit_log *log, struct audit_item *batch,
 	return len;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static void episode_fail(struct audit_log *log, const char *what, int errnum,
                          unsigned long records)
 {
@@ -539,7 +523,7 @@ static int commit_bytes(struct audit_log *log, size_t len,
 		return -EIO;
 	}
 
-	r = write_all(log->fd, log->buf, len);
+	r = sp_write_all(log->fd, log->buf, len);
 	if (r == 0 && log->sync && fdatasync(log->fd) < 0)
 		r = -errno;
 	if (r < 0) {

@@ -10,6 +10,7 @@
 
 #include "bpf.h"
 #include "cmd.h"
+#include "fileio.h"
 #include "log.h"
 
 /* Profiles are small; a bigger file is a mistake, not a profile. */
@@ -79,23 +80,6 @@ static int read_profile(const char *path, char **buf, size_t *len,
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Write the filter to path through a temporary file and rename, so that
  * a reader never sees half a filter; "-" or NULL is standard output. A
@@ -114,7 +98,7 @@ static int write_filter(const char *path, const struct bpf_program *prog,
 			return sp_error_set(err, EINVAL,
 			                    "refusing to write a binary filter "
 			                    "to a terminal; use -o FILE");
-		r = write_all(1, prog->insns, prog->size);
+		r = sp_write_all(1, prog->insns, prog->size);
 		return r < 0 ? sp_error_errno(err, -r, "write filter") : 0;
 	}
 
@@ -122,7 +106,7 @@ static int write_filter(const char *path, const struct bpf_program *prog,
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
 			return sp_error_errno(err, errno, "open '%s'", path);
-		r = write_all(fd, prog->insns, prog->size);
+		r = sp_write_all(fd, prog->insns, prog->size);
 		if (close(fd) < 0 && r == 0)
 			r = -errno;
 		return r < 0 ? sp_error_errno(err, -r, "write filter '%s'",
@@ -135,7 +119,7 @@ static int write_filter(const char *path, const struct bpf_program *prog,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sp_error_errno(err, errno, "create '%s'", tmp);
-	r = write_all(fd, prog->insns, prog->size);
+	r = sp_write_all(fd, prog->insns, prog->size);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
