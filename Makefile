@@ -117,8 +117,9 @@ $(FUZZ_BIN): $(FUZZ_SRC)
 
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/work && mkdir -p $(BUILD)/fuzz/work
+	LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_TIME) -max_len=24000 -timeout=10 \
-		$(BUILD)/fuzz/work tests/fuzz/corpus
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/work tests/fuzz/corpus
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

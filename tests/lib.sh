@@ -15,6 +15,7 @@ T=$(mktemp -d /tmp/secprof-test.XXXXXX)
 DAEMON_PID=
 MNT=
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TOP/tests/lsan.supp}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export GIT_AUTHOR_NAME=secprof-test GIT_AUTHOR_EMAIL=test@example.invalid
 export GIT_COMMITTER_NAME=secprof-test GIT_COMMITTER_EMAIL=test@example.invalid
