@@ -225,11 +225,14 @@ static int setup_bpf(struct fs_daemon *d, const struct options *o)
 		fprintf(stderr, "secprofd: cannot read the kernel version\n");
 		return -1;
 	}
-	if ((o->caps != NULL &&
-	     bpf_settings_set_caps(&d->bpf, o->caps, &err) != 0) ||
-	    (o->kernel != NULL &&
-	     bpf_settings_set_kernel(&d->bpf, o->kernel, &err) != 0)) {
-		fprintf(stderr, "secprofd: %s\n", err->msg);
+	if (o->caps != NULL &&
+	    bpf_settings_set_caps(&d->bpf, o->caps, &err) != 0) {
+		fprintf(stderr, "secprofd: --caps: %s\n", err->msg);
+		return -1;
+	}
+	if (o->kernel != NULL &&
+	    bpf_settings_set_kernel(&d->bpf, o->kernel, &err) != 0) {
+		fprintf(stderr, "secprofd: --kernel: %s\n", err->msg);
 		return -1;
 	}
 	bpf_settings_fingerprint(&d->bpf, d->bpf_fingerprint,
