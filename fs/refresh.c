@@ -1,5 +1,6 @@
 /* secprofd refresh: rebuild, swap, record and invalidate on tag changes. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,29 +73,6 @@ static void collect(const struct store_change *c, void *arg)
 	}
 }
 
-/* The directory node that holds a service's files, or NULL. */
-static const struct store_node *service_dir(const struct store_index *idx,
-                                            const char *env,
-                                            const char *service)
-{
-	const struct store_node *n =
-	        store_node_child(store_index_root(idx), env);
-	const char *seg = service, *slash;
-
-	while (n != NULL && (slash = strchr(seg, '/')) != NULL) {
-		char name[256];
-		size_t len = (size_t)(slash - seg);
-
-		if (len >= sizeof(name))
-			return NULL;
-		memcpy(name, seg, len);
-		name[len] = '\0';
-		n = store_node_child(n, name);
-		seg = slash + 1;
-	}
-	return n;
-}
-
 static void inval_entry(struct fs_daemon *d, uint64_t parent, const char *name)
 {
 	/* -ENOENT only means the kernel had nothing cached. */
@@ -108,55 +86,60 @@ static void inval_node(struct fs_daemon *d, const struct store_node *n)
 }
 
 /*
- * Make the kernel forget what it cached about one promotion's entries in
- * one snapshot's tree: the version files, the floating links (whose target
- * may have moved) and the directories on the way, which may have appeared
- * or vanished with it.
+ * Walk from the root to the directory that holds a service's files,
+ * invalidating every directory on the way (its listing may have changed)
+ * and, where the walk ends early, the entry of the first missing one (it
+ * may have vanished with the promotion). Returns that directory or NULL.
+ */
+static const struct store_node *invalidate_path(struct fs_daemon *d,
+                                                const struct store_index *idx,
+                                                const struct store_promotion *p)
+{
+	const struct store_node *n = store_index_root(idx);
+	char path[STORE_TAG_MAX + 2];
+	char *seg, *slash;
+
+	snprintf(path, sizeof(path), "%s/%s", p->env, p->service);
+	for (seg = path; (slash = strchr(seg, '/')) != NULL; seg = slash + 1) {
+		const struct store_node *child;
+
+		*slash = '\0';
+		inval_node(d, n);
+		child = store_node_child(n, seg);
+		if (child == NULL) {
+			inval_entry(d, n->ino, seg);
+			return NULL;
+		}
+		n = child;
+	}
+	inval_node(d, n);
+	return n;
+}
+
+/*
+ * Make the kernel forget what it cached about one promotion in one
+ * snapshot's tree: its version files, the floating links (whose target
+ * may have moved) and the directories on the way.
  */
 static void invalidate(struct fs_daemon *d, const struct store_index *idx,
                        const struct store_promotion *p)
 {
-	const struct store_node *dir = service_dir(idx, p->env, p->service);
-	const char *base = strrchr(p->service, '/');
 	static const char *const suffixes[] = {".json", ".bpf"};
-	const struct store_node *root = store_index_root(idx);
-	char name[512];
+	const struct store_node *dir = invalidate_path(d, idx, p);
+	const char *base = strrchr(p->service, '/');
+	char name[NAME_MAX + 1];
 	size_t i;
 
+	if (dir == NULL)
+		return;
 	base = base != NULL ? base + 1 : p->service;
-	if (dir != NULL) {
-		for (i = 0; i < 2; i++) {
-			snprintf(name, sizeof(name), "%s@%s%s", base,
-			         p->version, suffixes[i]);
-			inval_entry(d, dir->ino, name);
-			snprintf(name, sizeof(name), "%s%s", base, suffixes[i]);
-			inval_node(d, store_node_child(dir, name));
-			inval_entry(d, dir->ino, name);
-		}
-	}
-
-	/* Walk down from the root, invalidating each directory's entry. */
-	{
-		const struct store_node *n = root;
-		char path[1024];
-		char *seg, *save = NULL;
-
-		snprintf(path, sizeof(path), "%s/%s", p->env, p->service);
-		for (seg = strtok_r(path, "/", &save); seg != NULL;
-		     seg = strtok_r(NULL, "/", &save)) {
-			const struct store_node *child;
-
-			if (save == NULL || *save == '\0')
-				break; /* the last segment is the file base */
-			inval_node(d, n);
-			child = store_node_child(n, seg);
-			if (child == NULL) {
-				inval_entry(d, n->ino, seg);
-				break;
-			}
-			n = child;
-		}
-		inval_node(d, n);
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s@%s%s", base, p->version,
+		         suffixes[i]);
+		inval_entry(d, dir->ino, name);
+		snprintf(name, sizeof(name), "%s%s", base, suffixes[i]);
+		inval_node(d, store_node_child(dir, name));
+		inval_entry(d, dir->ino, name);
 	}
 }
 
