@@ -157,7 +157,7 @@ static const char *const cap_names[] = {
 #define N_CAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 #define CAPS_ALL ((UINT64_C(1) << N_CAPS) - 1)
 
-/* Docker's default set (moby oci/caps), which the issue makes ours. */
+/* Docker's default capability set (moby oci/caps), secprof's default. */
 static const char *const docker_caps[] = {
         "CAP_CHOWN",
         "CAP_DAC_OVERRIDE",
