@@ -514,10 +514,55 @@ static int lookup_op(struct parser *ps, const char *s, enum scmp_compare *out)
 
 /* ---- structures ---- */
 
-static int parse_arg(struct parser *ps, json_t *obj, struct profile_arg *arg)
+/*
+ * A zeroed array for the elements of the JSON array arr, with their count
+ * in *n; NULL with *r set when arr is not an array or memory ran out.
+ */
+static void *list_new(struct parser *ps, json_t *arr, size_t size, size_t *n,
+                      int *r)
+{
+	void *v;
+
+	*n = 0;
+	*r = 0;
+	if (!json_is_array(arr)) {
+		*r = fail(ps, "expected an array, got %s", type_name(arr));
+		return NULL;
+	}
+	v = calloc(json_array_size(arr) ? json_array_size(arr) : 1, size);
+	if (v == NULL) {
+		*r = sp_error_set(ps->err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	*n = json_array_size(arr);
+	return v;
+}
+
+/* Parse element i of arr into base + i * size with fn, under its index in
+ * the JSON path; stops at the first failure. */
+static int list_parse(struct parser *ps, json_t *arr, void *base, size_t size,
+                      int (*fn)(struct parser *, json_t *, void *))
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(arr, i, e)
+	{
+		size_t old = path_index(&ps->path, i);
+		int r = fn(ps, e, (char *)base + i * size);
+
+		path_pop(&ps->path, old);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_arg(struct parser *ps, json_t *obj, void *elem)
 {
 	static const char *const known[] = {"index", "value", "valueTwo", "op",
 	                                    NULL};
+	struct profile_arg *arg = elem;
 	_cleanup_free_ char *op = NULL;
 	uint64_t index = 0;
 	size_t old;
@@ -559,25 +604,11 @@ static int parse_arg(struct parser *ps, json_t *obj, struct profile_arg *arg)
 static int parse_args(struct parser *ps, json_t *arr,
                       struct profile_syscall *sc)
 {
-	size_t i;
-	json_t *e;
+	int r;
 
-	if (!json_is_array(arr))
-		return fail(ps, "expected an array, got %s", type_name(arr));
-	sc->n_args = json_array_size(arr);
-	sc->args = calloc(sc->n_args ? sc->n_args : 1, sizeof(*sc->args));
-	if (sc->args == NULL)
-		return sp_error_set(ps->err, ENOMEM, "out of memory");
-	json_array_foreach(arr, i, e)
-	{
-		size_t old = path_index(&ps->path, i);
-		int r = parse_arg(ps, e, &sc->args[i]);
-
-		path_pop(&ps->path, old);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	sc->args = list_new(ps, arr, sizeof(*sc->args), &sc->n_args, &r);
+	return r ? r
+	         : list_parse(ps, arr, sc->args, sizeof(*sc->args), parse_arg);
 }
 
 /*
@@ -694,9 +725,9 @@ static int syscall_names(struct parser *ps, json_t *obj,
 	return 0;
 }
 
-static int parse_syscall(struct parser *ps, json_t *obj,
-                         struct profile_syscall *sc)
+static int parse_syscall(struct parser *ps, json_t *obj, void *elem)
 {
+	struct profile_syscall *sc = elem;
 	static const char *const known[] = {
 	        "names",    "name",     "action",   "args",  "comment",
 	        "includes", "excludes", "errnoRet", "errno", NULL};
@@ -750,31 +781,18 @@ static int parse_syscall(struct parser *ps, json_t *obj,
 static int parse_syscalls(struct parser *ps, json_t *arr)
 {
 	struct profile *p = ps->prof;
-	size_t i;
-	json_t *e;
+	int r;
 
-	if (!json_is_array(arr))
-		return fail(ps, "expected an array, got %s", type_name(arr));
-	p->n_syscalls = json_array_size(arr);
 	p->syscalls =
-	        calloc(p->n_syscalls ? p->n_syscalls : 1, sizeof(*p->syscalls));
-	if (p->syscalls == NULL)
-		return sp_error_set(ps->err, ENOMEM, "out of memory");
-	json_array_foreach(arr, i, e)
-	{
-		size_t old = path_index(&ps->path, i);
-		int r = parse_syscall(ps, e, &p->syscalls[i]);
-
-		path_pop(&ps->path, old);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	        list_new(ps, arr, sizeof(*p->syscalls), &p->n_syscalls, &r);
+	return r ? r
+	         : list_parse(ps, arr, p->syscalls, sizeof(*p->syscalls),
+	                      parse_syscall);
 }
 
-static int parse_arch_entry(struct parser *ps, json_t *obj,
-                            struct profile_arch_entry *a)
+static int parse_arch_entry(struct parser *ps, json_t *obj, void *elem)
 {
+	struct profile_arch_entry *a = elem;
 	static const char *const known[] = {"architecture", "subArchitectures",
 	                                    NULL};
 	int r;
@@ -799,26 +817,13 @@ static int parse_arch_entry(struct parser *ps, json_t *obj,
 static int parse_arch_map(struct parser *ps, json_t *arr)
 {
 	struct profile *p = ps->prof;
-	size_t i;
-	json_t *e;
+	int r;
 
-	if (!json_is_array(arr))
-		return fail(ps, "expected an array, got %s", type_name(arr));
-	p->n_arch_map = json_array_size(arr);
 	p->arch_map =
-	        calloc(p->n_arch_map ? p->n_arch_map : 1, sizeof(*p->arch_map));
-	if (p->arch_map == NULL)
-		return sp_error_set(ps->err, ENOMEM, "out of memory");
-	json_array_foreach(arr, i, e)
-	{
-		size_t old = path_index(&ps->path, i);
-		int r = parse_arch_entry(ps, e, &p->arch_map[i]);
-
-		path_pop(&ps->path, old);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	        list_new(ps, arr, sizeof(*p->arch_map), &p->n_arch_map, &r);
+	return r ? r
+	         : list_parse(ps, arr, p->arch_map, sizeof(*p->arch_map),
+	                      parse_arch_entry);
 }
 
 /* Read an optional array member with its own parser under its path. */

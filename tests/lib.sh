@@ -73,6 +73,16 @@ commit_profile() {
 	git -C "$repo" rev-parse HEAD
 }
 
+# one_profile_repo: $T/repo with one commit whose nginx.json ($T/p1) denies
+# everything but read, promoted as prod/nginx@1.0.0. Sets repo.
+one_profile_repo() {
+	repo=$T/repo
+	new_repo "$repo"
+	profile_json SCMP_ACT_ERRNO read >"$T/p1"
+	commit_profile "$repo" nginx "$T/p1" >/dev/null
+	git -C "$repo" tag prod/nginx@1.0.0
+}
+
 # profile_json ACTION [SYSCALL...]: a small Docker-format profile whose
 # default is ACTION and which allows the listed syscalls.
 profile_json() {

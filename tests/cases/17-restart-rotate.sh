@@ -4,11 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 require_fuse
 
-repo=$T/repo
-new_repo "$repo"
-profile_json SCMP_ACT_ERRNO read >"$T/p1"
-commit_profile "$repo" nginx "$T/p1" >/dev/null
-git -C "$repo" tag prod/nginx@1.0.0
+one_profile_repo
 f=$T/mnt/prod/nginx@1.0.0.json
 
 start_daemon "$repo" "$T/mnt"
